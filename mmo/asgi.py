@@ -1,0 +1,17 @@
+"""
+ASGI entry point for daphne or uvicorn: HTTP through Django, WebSocket through
+Channels. Several processes behind a load balancer share PostgreSQL and Redis.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mmo.settings.base")
+
+# Django must be set up before anything imports models.
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+
+application = ProtocolTypeRouter({"http": django_asgi_app})

@@ -1,0 +1,92 @@
+"""
+Geometry rules shared by every app: what a valid position or area boundary is.
+
+Coordinates are WGS84 (SRID 4326), x = longitude, y = latitude.
+"""
+
+import math
+
+from django.conf import settings
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point, Polygon
+from django.core.exceptions import ValidationError
+
+WGS84 = 4326
+
+
+def validate_lng_lat(lng: float, lat: float) -> None:
+    """Refuse non-finite or out-of-range coordinates, naming the bad one."""
+    for name, value, limit in (("lng", lng, 180.0), ("lat", lat, 90.0)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValidationError(f"{name} must be a number.", code="invalid_coordinate")
+        if not math.isfinite(value):
+            raise ValidationError(f"{name} must be a finite number.", code="invalid_coordinate")
+        if not -limit <= value <= limit:
+            raise ValidationError(
+                f"{name} must lie between -{limit:g} and {limit:g}, got {value:g}.",
+                code="invalid_coordinate",
+            )
+
+
+def point(lng: float, lat: float) -> Point:
+    validate_lng_lat(lng, lat)
+    return Point(float(lng), float(lat), srid=WGS84)
+
+
+def validated_point(geometry: GEOSGeometry) -> Point:
+    """A 2D point in WGS84 within the coordinate ranges."""
+    geometry = _in_wgs84(geometry)
+    if geometry.geom_type != "Point":
+        raise ValidationError(
+            f"Expected a Point, got a {geometry.geom_type}.", code="invalid_geometry_type"
+        )
+    if geometry.empty:
+        raise ValidationError("The point is empty.", code="empty_geometry")
+    validate_lng_lat(geometry.x, geometry.y)
+    return Point(geometry.x, geometry.y, srid=WGS84)
+
+
+def validated_boundary(geometry: GEOSGeometry) -> MultiPolygon:
+    """
+    An area boundary as stored: a valid MultiPolygon in WGS84 within the
+    coordinate ranges and the vertex limit. A Polygon is accepted and wrapped.
+    """
+    geometry = _in_wgs84(geometry)
+    if isinstance(geometry, Polygon):
+        geometry = MultiPolygon(geometry, srid=WGS84)
+    if not isinstance(geometry, MultiPolygon):
+        raise ValidationError(
+            f"Expected a Polygon or MultiPolygon, got a {geometry.geom_type}.",
+            code="invalid_geometry_type",
+        )
+    if geometry.empty:
+        raise ValidationError("The boundary is empty.", code="empty_geometry")
+    if geometry.num_coords > settings.AREA_MAX_VERTICES:
+        raise ValidationError(
+            f"The boundary has {geometry.num_coords} vertices; "
+            f"the limit is {settings.AREA_MAX_VERTICES}.",
+            code="too_many_vertices",
+        )
+    min_lng, min_lat, max_lng, max_lat = geometry.extent
+    validate_lng_lat(min_lng, min_lat)
+    validate_lng_lat(max_lng, max_lat)
+    if not geometry.valid:
+        raise ValidationError(
+            f"The boundary is not a valid polygon: {geometry.valid_reason}.",
+            code="invalid_geometry",
+        )
+    return geometry
+
+
+def _in_wgs84(geometry: GEOSGeometry) -> GEOSGeometry:
+    if geometry.hasz:
+        raise ValidationError("Only 2D coordinates are accepted.", code="invalid_geometry")
+    if geometry.srid in (None, WGS84):
+        geometry = geometry.clone()
+        geometry.srid = WGS84
+        return geometry
+    try:
+        return geometry.transform(WGS84, clone=True)
+    except Exception as error:  # GDAL raises several unrelated types here
+        raise ValidationError(
+            f"The geometry cannot be transformed to WGS84: {error}.", code="invalid_geometry"
+        ) from error

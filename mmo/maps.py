@@ -1,0 +1,35 @@
+"""The admin's map widget: OpenLayers from the project's static files, tiles from a setting."""
+
+from django.conf import settings
+from django.contrib.gis.admin import GISModelAdmin
+from django.contrib.gis.forms.widgets import OSMWidget
+
+
+class OfflineMapWidget(OSMWidget):
+    """
+    Django's OpenStreetMap widget without any third-party host: the library is
+    served from STATIC_URL and the base map from MAP_TILE_URL. If the tiles
+    cannot load, the map still shows and edits the geometry.
+    """
+
+    template_name = "gis/mmo_map.html"
+    default_lon = 0
+    default_lat = 0
+    default_zoom = 12
+
+    class Media:
+        extend = False
+        css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
+        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["tile_url"] = settings.MAP_TILE_URL
+        context["tile_attribution"] = settings.MAP_TILE_ATTRIBUTION
+        return context
+
+
+class MapAdmin(GISModelAdmin):
+    """Admin of a model with geometry: edited on the offline map."""
+
+    gis_widget = OfflineMapWidget

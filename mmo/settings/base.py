@@ -1,0 +1,268 @@
+"""
+Settings shared by every configuration, read from the environment.
+
+Without DATABASE_URL and REDIS_URL the server runs embedded: a SpatiaLite file
+under var/, a local-memory cache and an in-memory channel layer. With them it
+runs on PostgreSQL + PostGIS and Redis. See the configuration table in README.md.
+"""
+
+import os
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(environ.Env().str("MMO_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+
+DEBUG = env.bool("DEBUG", default=False)
+
+
+def _development_secret_key() -> str:
+    """A random key kept under var/ so that restarts keep logins valid."""
+    key_file = VAR_DIR / "development-secret-key"
+    if not key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(get_random_secret_key())
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+if "SECRET_KEY" in env:
+    SECRET_KEY = env.str("SECRET_KEY")
+elif DEBUG:
+    SECRET_KEY = _development_secret_key()
+else:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Applications ---------------------------------------------------------------
+
+DJANGO_APPS = [
+    "daphne",  # first, so that `runserver` serves ASGI (HTTP and WebSocket)
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "django.forms",
+]
+THIRD_PARTY_APPS = [
+    "channels",
+    "rest_framework",
+    "rest_framework_gis",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+]
+LOCAL_APPS = [
+    "players",
+    "areas",
+    "flags",
+    "movement",
+]
+INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mmo.urls"
+ASGI_APPLICATION = "mmo.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "mmo" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Widgets render through TEMPLATES, so the project's map widget template is found.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+
+# Database -------------------------------------------------------------------
+
+DATABASES = {
+    "default": env.db(
+        "DATABASE_URL", default=f"spatialite:///{VAR_DIR / 'mmo.sqlite3'}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.postgis":
+    # Django's psycopg pool replaces persistent connections; the pool checks a
+    # connection before lending it, so a restarted server costs no request.
+    from psycopg_pool import ConnectionPool
+
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),
+            "pool": {
+                "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+                "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8),
+                "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+                "check": ConnectionPool.check_connection,
+            },
+        }
+    )
+elif DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.spatialite":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache and channel layer ----------------------------------------------------
+
+REDIS_URL = env.str("REDIS_URL", default="")
+# Every Redis call gives up after this many seconds, so an outage degrades
+# requests to the database instead of hanging them.
+REDIS_TIMEOUT = env.float("REDIS_TIMEOUT", default=0.5)
+REDIS_MAX_CONNECTIONS = env.int("REDIS_MAX_CONNECTIONS", default=1000)
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="mmo"),
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT,
+                "SOCKET_TIMEOUT": REDIS_TIMEOUT,
+                "IGNORE_EXCEPTIONS": True,
+                "CONNECTION_POOL_KWARGS": {"max_connections": REDIS_MAX_CONNECTIONS},
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # redis-py caps a pool at 100 connections by default; a mass
+                # disconnect needs more than that for its group_discard calls.
+                "hosts": [
+                    {"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}
+                ],
+                "prefix": env.str("CHANNEL_LAYER_PREFIX", default="mmo"),
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Authentication -------------------------------------------------------------
+
+AUTH_USER_MODEL = "players.Player"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Internationalization and static files --------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "mmo" / "static"]
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+# In development static files come straight from the apps; in production from
+# `collectstatic` output, which the manifest storage fingerprints.
+WHITENOISE_USE_FINDERS = DEBUG
+
+# Security -------------------------------------------------------------------
+
+# Behind a TLS-terminating proxy, trust its X-Forwarded-Proto header.
+if env.bool("USE_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# GDAL older than 3.9 (Debian 12 ships 3.6) cannot block file and network
+# access while resolving spatial references. Clients can only send GeoJSON and
+# WKT, for which Django refuses an external CRS itself; no raster or file path
+# is ever read from a client; and PROJ's network access stays off.
+os.environ.setdefault("PROJ_NETWORK", "OFF")
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+X_FRAME_OPTIONS = "DENY"
+
+# Logging --------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+    },
+}
+
+# Maps in the admin ----------------------------------------------------------
+
+# The map library ships with the project's static files; only the base-map
+# tiles come from this URL, so the admin works offline (without a base map).
+MAP_TILE_URL = env.str(
+    "MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+)
+MAP_TILE_ATTRIBUTION = env.str(
+    "MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors"
+)
+
+# Game -----------------------------------------------------------------------
+
+# Where new players start and the start flag stands, as (longitude, latitude).
+GAME_START_POINT = tuple(env.list("GAME_START_POINT", cast=float, default=[0.0, 0.0]))
+# Resources every new player receives: enough for a first flag.
+GAME_STARTER_KIT = {
+    "wood": env.int("GAME_STARTER_WOOD", default=10),
+    "leather": env.int("GAME_STARTER_LEATHER", default=10),
+    "stone": env.int("GAME_STARTER_STONE", default=5),
+    "roc_feathers": env.int("GAME_STARTER_ROC_FEATHERS", default=2),
+    "gold": env.int("GAME_STARTER_GOLD", default=20),
+}
+# Largest area boundary accepted, in vertices: bigger ones would slow every
+# point lookup and every client that draws them.
+AREA_MAX_VERTICES = env.int("AREA_MAX_VERTICES", default=10_000)
