@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -14,6 +15,8 @@ class PlayerCreationForm(AdminUserCreationForm):
 
 
 class PlayerChangeForm(UserChangeForm):
+    avatar_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+
     class Meta(UserChangeForm.Meta):
         model = Player
         fields = "__all__"

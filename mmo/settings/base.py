@@ -110,10 +110,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.postgis":
-    # Django's psycopg pool replaces persistent connections; the pool checks a
-    # connection before lending it, so a restarted server costs no request.
-    from psycopg_pool import ConnectionPool
-
+    # Django's psycopg pool replaces persistent connections. Django has the
+    # pool check each connection before lending it, so a restarted database
+    # server costs no request.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -122,7 +121,6 @@ if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.postgis":
                 "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
                 "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8),
                 "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
-                "check": ConnectionPool.check_connection,
             },
         }
     )

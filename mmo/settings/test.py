@@ -1,6 +1,10 @@
-"""Test settings: the shared settings with a cheaper Argon2 cost."""
+"""Test settings: the shared settings with a fixed key and a cheaper Argon2 cost."""
 
-from .base import *  # noqa: F403
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-key-never-used-outside-the-test-suite-0123456789")
+
+from .base import *  # noqa: E402, F403
 
 # Argon2 stays the hasher under test; only its cost drops so that suites that
 # create thousands of players stay fast.
