@@ -11,6 +11,10 @@ from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point, Polygon
 from django.core.exceptions import ValidationError
 
 WGS84 = 4326
+WEB_MERCATOR = 3857
+# Web Mercator covers x and y within this many metres of the origin; beyond
+# it, transforming to WGS84 silently wraps or clamps instead of failing.
+WEB_MERCATOR_LIMIT = 20037508.342789244
 
 
 def validate_lng_lat(lng: float, lat: float) -> None:
@@ -77,9 +81,21 @@ def validated_boundary(geometry: GEOSGeometry) -> MultiPolygon:
     return geometry
 
 
+def validate_web_mercator_extent(geometry: GEOSGeometry) -> None:
+    """Refuse Web Mercator coordinates beyond the projection's square."""
+    if geometry.srid != WEB_MERCATOR or geometry.empty:
+        return
+    if any(not math.isfinite(v) or abs(v) > WEB_MERCATOR_LIMIT for v in geometry.extent):
+        raise ValidationError(
+            f"Web Mercator coordinates must lie within ±{WEB_MERCATOR_LIMIT:.0f} m.",
+            code="invalid_coordinate",
+        )
+
+
 def _in_wgs84(geometry: GEOSGeometry) -> GEOSGeometry:
     if geometry.hasz:
         raise ValidationError("Only 2D coordinates are accepted.", code="invalid_geometry")
+    validate_web_mercator_extent(geometry)
     if geometry.srid in (None, WGS84):
         geometry = geometry.clone()
         geometry.srid = WGS84

@@ -1,8 +1,12 @@
-"""The admin's map widget: OpenLayers from the project's static files, tiles from a setting."""
+"""The admin's map: OpenLayers from the project's static files, tiles from a setting."""
 
 from django.conf import settings
+from django.contrib.gis import forms
 from django.contrib.gis.admin import GISModelAdmin
+from django.contrib.gis.db import models
 from django.contrib.gis.forms.widgets import OSMWidget
+
+from mmo.geo import validate_web_mercator_extent
 
 
 class OfflineMapWidget(OSMWidget):
@@ -29,7 +33,25 @@ class OfflineMapWidget(OSMWidget):
         return context
 
 
+class MapGeometryField(forms.GeometryField):
+    """
+    The map posts Web Mercator; out-of-range values would be wrapped silently
+    by the transformation to WGS84, so they are refused before it.
+    """
+
+    def to_python(self, value):
+        geometry = super().to_python(value)
+        if geometry is not None:
+            validate_web_mercator_extent(geometry)
+        return geometry
+
+
 class MapAdmin(GISModelAdmin):
     """Admin of a model with geometry: edited on the offline map."""
 
     gis_widget = OfflineMapWidget
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.GeometryField):
+            kwargs["form_class"] = MapGeometryField
+        return super().formfield_for_dbfield(db_field, request, **kwargs)

@@ -242,8 +242,8 @@ LOGGING = {
 
 # The map library ships with the project's static files; only the base-map
 # tiles come from this URL, so the admin works offline (without a base map).
-MAP_TILE_URL = env.str(
-    "MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+MAP_TILE_URL = (
+    env.str("MAP_TILE_URL", default="") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 )
 MAP_TILE_ATTRIBUTION = env.str(
     "MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors"

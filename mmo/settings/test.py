@@ -9,3 +9,12 @@ from .base import *  # noqa: E402, F403
 # Argon2 stays the hasher under test; only its cost drops so that suites that
 # create thousands of players stay fast.
 PASSWORD_HASHERS = ["tests.hashers.CheapArgon2PasswordHasher"]
+
+# Tests render pages without running collectstatic first.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Static files come from the apps (finders), never from a collected folder.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

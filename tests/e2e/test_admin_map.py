@@ -1,0 +1,77 @@
+"""The admin map in a real browser (Debian's Chromium), with no network beyond localhost."""
+
+import shutil
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.gis.geos import MultiPolygon, Polygon
+
+from tests.factories import DEFAULT_PASSWORD, AreaFactory, StaffFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+TRIANGLE = MultiPolygon(Polygon(((2.0, 48.0), (2.2, 48.0), (2.1, 48.2), (2.0, 48.0))), srid=4326)
+
+
+def test_area_change_page_draws_the_boundary_on_the_map(asgi_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    staff = StaffFactory()
+    area = AreaFactory(id="triangle", name="Triangle", boundary=TRIANGLE)
+    server_host = urlsplit(asgi_server).netloc
+    left_localhost = []
+
+    def only_localhost(route):
+        if urlsplit(route.request.url).netloc == server_host:
+            route.continue_()
+        else:
+            left_localhost.append((route.request.resource_type, route.request.url))
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.route("**/*", only_localhost)
+            page.goto(f"{asgi_server}/admin/login/?next=/admin/areas/area/{area.pk}/change/")
+            page.fill("#id_username", staff.username)
+            page.fill("#id_password", DEFAULT_PASSWORD)
+            page.click("input[type=submit]")
+            page.wait_for_url(f"**/admin/areas/area/{area.pk}/change/")
+            page.wait_for_function("() => window.geodjango_boundary !== undefined")
+
+            drawn = page.evaluate(
+                """() => {
+                    const features = window.geodjango_boundary.featureOverlay.getSource().getFeatures();
+                    return features.map((feature) => {
+                        const geometry = feature.getGeometry().clone().transform('EPSG:3857', 'EPSG:4326');
+                        return {type: geometry.getType(), extent: geometry.getExtent()};
+                    });
+                }"""
+            )
+            canvas_drawn = page.evaluate(
+                "() => document.querySelector('#id_boundary_map canvas') !== null"
+            )
+            page.screenshot(path=str(tmp_path / "area-map.png"))
+        finally:
+            browser.close()
+
+    assert canvas_drawn
+    assert len(drawn) == 1
+    assert drawn[0]["type"] == "MultiPolygon"
+    assert drawn[0]["extent"] == pytest.approx([2.0, 48.0, 2.2, 48.2], abs=1e-6)
+    # Only base-map tiles may be asked of another host; the page itself,
+    # its scripts and its styles all come from the server.
+    assert all(kind == "image" for kind, _ in left_localhost), left_localhost

@@ -1,0 +1,119 @@
+"""Settings come from the environment; each case runs a fresh interpreter."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_django(code: str, settings_module: str, **env) -> subprocess.CompletedProcess:
+    clean_env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}
+    }
+    clean_env.update(DJANGO_SETTINGS_MODULE=settings_module, **env)
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def settings_of(tmp_path, **env) -> dict:
+    code = (
+        "from django.conf import settings; import json; print(json.dumps({"
+        "'engine': settings.DATABASES['default']['ENGINE'],"
+        "'options': {k: v for k, v in settings.DATABASES['default'].get('OPTIONS', {}).items()},"
+        "'cache': settings.CACHES['default'],"
+        "'layer': settings.CHANNEL_LAYERS['default']['BACKEND'],"
+        "'hasher': settings.PASSWORD_HASHERS[0],"
+        "'debug': settings.DEBUG}, default=str))"
+    )
+    result = run_django(code, "mmo.settings.base", MMO_VAR_DIR=str(tmp_path), **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.smoke
+def test_without_urls_the_server_runs_embedded(tmp_path):
+    config = settings_of(tmp_path, DEBUG="true")
+
+    assert config["engine"] == "django.contrib.gis.db.backends.spatialite"
+    assert config["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert config["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert config["hasher"] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+def test_urls_select_postgis_with_a_pool_and_redis_with_timeouts(tmp_path):
+    config = settings_of(
+        tmp_path,
+        DEBUG="true",
+        DATABASE_URL="postgis://u:p@db.internal:5432/game",
+        REDIS_URL="redis://cache.internal:6379/0",
+    )
+
+    assert config["engine"] == "django.contrib.gis.db.backends.postgis"
+    assert config["options"]["pool"]["max_size"] >= 1
+    assert config["cache"]["BACKEND"] == "django_redis.cache.RedisCache"
+    assert config["cache"]["OPTIONS"]["SOCKET_CONNECT_TIMEOUT"] > 0
+    assert config["cache"]["OPTIONS"]["SOCKET_TIMEOUT"] > 0
+    assert config["layer"] == "channels_redis.core.RedisChannelLayer"
+
+
+def test_development_key_is_random_and_kept_only_with_debug(tmp_path):
+    first = run_django(
+        "from django.conf import settings; print(settings.SECRET_KEY)",
+        "mmo.settings.base",
+        DEBUG="true",
+        MMO_VAR_DIR=str(tmp_path),
+    )
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "development-secret-key").read_text().strip() == first.stdout.strip()
+
+    without_debug = run_django("pass", "mmo.settings.base", MMO_VAR_DIR=str(tmp_path))
+    assert without_debug.returncode != 0
+    assert "SECRET_KEY must be set" in without_debug.stderr
+
+
+def test_production_settings_pass_the_deployment_check(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "mmo.settings.production",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "game.example.com",
+            "DEBUG": "false",
+            "MMO_VAR_DIR": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_settings_refuse_debug(tmp_path):
+    result = run_django(
+        "pass",
+        "mmo.settings.production",
+        DEBUG="true",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        MMO_VAR_DIR=str(tmp_path),
+    )
+
+    assert result.returncode != 0
+    assert "refuse DEBUG" in result.stderr
