@@ -28,9 +28,7 @@ class AreaAdminForm(forms.ModelForm):
             raise forms.ValidationError("Properties must be a JSON object.")
         for key, expected in AREA_PROPERTY_TYPES.items():
             if key in properties and not isinstance(properties[key], expected):
-                raise forms.ValidationError(
-                    f"Property {key!r} must be a {expected.__name__}."
-                )
+                raise forms.ValidationError(f"Property {key!r} must be a {expected.__name__}.")
         return properties
 
 

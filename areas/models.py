@@ -42,7 +42,9 @@ class Area(models.Model):
                 condition=Q(area_type__in=AreaType.values),
                 name="areas_area_type_known",
             ),
-            models.CheckConstraint(condition=Q(boundary__isvalid=True), name="areas_boundary_valid"),
+            models.CheckConstraint(
+                condition=Q(boundary__isvalid=True), name="areas_boundary_valid"
+            ),
         ]
 
     def __str__(self):

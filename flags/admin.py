@@ -40,7 +40,15 @@ class FlagAdminForm(forms.ModelForm):
 @admin.register(Flag)
 class FlagAdmin(MapAdmin):
     form = FlagAdminForm
-    list_display = ["name", "flag_type", "owner", "is_public", "toll", "is_hardened", "is_abandoned"]
+    list_display = [
+        "name",
+        "flag_type",
+        "owner",
+        "is_public",
+        "toll",
+        "is_hardened",
+        "is_abandoned",
+    ]
     list_filter = ["flag_type", "is_public", "is_hardened", "is_abandoned"]
     search_fields = ["name", "owner__username"]
     list_select_related = ["owner"]

@@ -54,7 +54,15 @@ class PositionInline(admin.StackedInline):
 
 class SessionInline(admin.TabularInline):
     model = Session
-    fields = ["id", "ip_address", "user_agent", "is_valid", "created_at", "expires_at", "last_seen_at"]
+    fields = [
+        "id",
+        "ip_address",
+        "user_agent",
+        "is_valid",
+        "created_at",
+        "expires_at",
+        "last_seen_at",
+    ]
     readonly_fields = fields
     can_delete = False
     extra = 0
@@ -76,11 +84,20 @@ class PlayerAdmin(UserAdmin):
     readonly_fields = ["id", "created_at", "last_login"]
     fieldsets = [
         (None, {"fields": ["id", "username", "email", "password", "avatar_url"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (
+            "Permissions",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
         ("Dates", {"fields": ["created_at", "last_login"]}),
     ]
     add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["username", "email", "usable_password", "password1", "password2"]}),
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["username", "email", "usable_password", "password1", "password2"],
+            },
+        ),
     ]
     inlines = [ProfileInline, InventoryInline, PositionInline, SessionInline]
 
@@ -96,12 +113,29 @@ class PlayerAdmin(UserAdmin):
 
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
-    list_display = ["id", "player", "ip_address", "is_valid", "created_at", "expires_at", "last_seen_at"]
+    list_display = [
+        "id",
+        "player",
+        "ip_address",
+        "is_valid",
+        "created_at",
+        "expires_at",
+        "last_seen_at",
+    ]
     list_filter = ["is_valid"]
     search_fields = ["player__username", "ip_address"]
     list_select_related = ["player"]
     # A revoked session stays revoked: only the action below changes validity.
-    fields = ["id", "player", "ip_address", "user_agent", "is_valid", "created_at", "expires_at", "last_seen_at"]
+    fields = [
+        "id",
+        "player",
+        "ip_address",
+        "user_agent",
+        "is_valid",
+        "created_at",
+        "expires_at",
+        "last_seen_at",
+    ]
     readonly_fields = fields
     actions = ["revoke"]
 

@@ -21,9 +21,7 @@ class PlayerManager(BaseUserManager):
         """Create a complete player (profile, position, inventory included)."""
         from players.services import player_register
 
-        return player_register(
-            username=username, email=email, password=password, **extra_fields
-        )
+        return player_register(username=username, email=email, password=password, **extra_fields)
 
     def create_superuser(self, username, email, password=None, **extra_fields):
         extra_fields.update(is_staff=True, is_superuser=True)
@@ -175,5 +173,3 @@ class Session(models.Model):
     @property
     def is_active(self) -> bool:
         return self.is_valid and self.expires_at > timezone.now()
-
-

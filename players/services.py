@@ -4,9 +4,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from movement.models import PlayerPosition
 from mmo.geo import point
-from players.models import Inventory, Player, PlayerProfile, Session
+from movement.models import PlayerPosition
+from players.models import Inventory, Player, PlayerProfile
 
 
 @transaction.atomic

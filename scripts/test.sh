@@ -12,6 +12,10 @@ scripts/bootstrap.sh test
 ensure_postgis
 ensure_redis
 
+log "lint"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
 log "validating docker-compose.yml"
 docker-compose --env-file .env.example -f docker-compose.yml config -q
 

@@ -71,7 +71,9 @@ def test_map_pages_load_the_map_library_from_static_files(staff_client, world):
 
 def test_player_page_shows_profile_position_inventory_and_sessions(staff_client, world):
     player = world["player"]
-    html = staff_client.get(reverse("admin:players_player_change", args=[player.pk])).content.decode()
+    html = staff_client.get(
+        reverse("admin:players_player_change", args=[player.pk])
+    ).content.decode()
 
     for section in ["Player profile", "Inventory", "Player position", "Login sessions"]:
         assert section in html
@@ -117,7 +119,15 @@ def test_admin_saves_a_valid_area(staff_client):
         ("SRID=4326;POINT(1 1)", "Invalid geometry type"),
         ("not a geometry at all", "Invalid geometry value"),
     ],
-    ids=["self-intersecting", "unclosed-ring", "lng-range", "lat-range", "huge-3857", "point", "garbage"],
+    ids=[
+        "self-intersecting",
+        "unclosed-ring",
+        "lng-range",
+        "lat-range",
+        "huge-3857",
+        "point",
+        "garbage",
+    ],
 )
 def test_admin_refuses_an_invalid_boundary_with_a_message(staff_client, boundary, message):
     response = staff_client.post(reverse("admin:areas_area_add"), area_form(boundary=boundary))

@@ -104,11 +104,7 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # Database -------------------------------------------------------------------
 
-DATABASES = {
-    "default": env.db(
-        "DATABASE_URL", default=f"spatialite:///{VAR_DIR / 'mmo.sqlite3'}"
-    )
-}
+DATABASES = {"default": env.db("DATABASE_URL", default=f"spatialite:///{VAR_DIR / 'mmo.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.postgis":
     # Django's psycopg pool replaces persistent connections. Django has the
     # pool check each connection before lending it, so a restarted database
@@ -159,9 +155,7 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py caps a pool at 100 connections by default; a mass
                 # disconnect needs more than that for its group_discard calls.
-                "hosts": [
-                    {"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}
-                ],
+                "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="mmo"),
             },
         }
@@ -245,9 +239,7 @@ LOGGING = {
 MAP_TILE_URL = (
     env.str("MAP_TILE_URL", default="") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 )
-MAP_TILE_ATTRIBUTION = env.str(
-    "MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors"
-)
+MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors")
 
 # Game -----------------------------------------------------------------------
 

@@ -52,7 +52,9 @@ def test_sample_areas_split_the_map_around_the_start():
     call_command("seed_world")
 
     def areas_at(lng, lat):
-        return sorted(Area.objects.filter(boundary__contains=point(lng, lat)).values_list("id", flat=True))
+        return sorted(
+            Area.objects.filter(boundary__contains=point(lng, lat)).values_list("id", flat=True)
+        )
 
     assert areas_at(0, 0) == ["starting-area"]
     assert areas_at(0.02, 0) == ["city-area"]

@@ -54,9 +54,10 @@ def test_area_change_page_draws_the_boundary_on_the_map(asgi_server, tmp_path):
 
             drawn = page.evaluate(
                 """() => {
-                    const features = window.geodjango_boundary.featureOverlay.getSource().getFeatures();
-                    return features.map((feature) => {
-                        const geometry = feature.getGeometry().clone().transform('EPSG:3857', 'EPSG:4326');
+                    const overlay = window.geodjango_boundary.featureOverlay;
+                    return overlay.getSource().getFeatures().map((feature) => {
+                        const geometry = feature.getGeometry().clone();
+                        geometry.transform('EPSG:3857', 'EPSG:4326');
                         return {type: geometry.getType(), extent: geometry.getExtent()};
                     });
                 }"""

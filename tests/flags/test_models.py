@@ -2,8 +2,8 @@ import pytest
 
 from flags.models import Flag, FlagType
 from mmo.geo import point
-from tests.factories import FlagFactory
 from tests.assertions import refused_by_database
+from tests.factories import FlagFactory
 
 pytestmark = pytest.mark.django_db
 

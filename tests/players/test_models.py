@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+
 from players.models import INVENTORY_RESOURCES, Inventory, PlayerProfile, Session
 from tests.assertions import refused_by_database
 from tests.factories import PlayerFactory
