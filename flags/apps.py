@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class FlagsConfig(AppConfig):
     name = "flags"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import signals  # noqa: F401  (connects the cache invalidation receivers)

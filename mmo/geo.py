@@ -8,7 +8,10 @@ import math
 
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point, Polygon
+from django.contrib.gis.measure import D
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import BooleanField, F, Func, Q
 
 WGS84 = 4326
 WEB_MERCATOR = 3857
@@ -106,3 +109,51 @@ def _in_wgs84(geometry: GEOSGeometry) -> GEOSGeometry:
         raise ValidationError(
             f"The geometry cannot be transformed to WGS84: {error}.", code="invalid_geometry"
         ) from error
+
+
+# Queries -------------------------------------------------------------------
+
+
+class _GeographyDWithin(Func):
+    """
+    `ST_DWithin(column::geography, point::geography, metres)`: exact metres on
+    the spheroid, served by the GiST index on `(column::geography)` that the
+    migrations create next to the geometry index.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, center: Point, metres: float):
+        super().__init__(F(column))
+        self.center, self.metres = center, float(metres)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column_sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"ST_DWithin(({column_sql})::geography, %s::geography, %s)",
+            [*params, self.center.ewkt, self.metres],
+        )
+
+
+def within_metres(column: str, center: Point, metres: float) -> Q | _GeographyDWithin:
+    """
+    A filter for rows whose point `column` lies within `metres` of `center`:
+    ST_DWithin on geography (indexed) on PostGIS, the portable distance lookup
+    elsewhere.
+    """
+    if connection.vendor == "postgresql":
+        return _GeographyDWithin(column, center, metres)
+    return Q(**{f"{column}__distance_lte": (center, D(m=metres))})
+
+
+def bounding_box(*, min_lng: float, min_lat: float, max_lng: float, max_lat: float) -> Polygon:
+    """A validated lng/lat box as a polygon."""
+    validate_lng_lat(min_lng, min_lat)
+    validate_lng_lat(max_lng, max_lat)
+    if min_lng > max_lng or min_lat > max_lat:
+        raise ValidationError(
+            "The box's minimum must not exceed its maximum.", code="invalid_bounding_box"
+        )
+    box = Polygon.from_bbox((min_lng, min_lat, max_lng, max_lat))
+    box.srid = WGS84
+    return box

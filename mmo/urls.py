@@ -1,10 +1,24 @@
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from areas.api.urls import urlpatterns as area_urls
+from flags.api.urls import urlpatterns as flag_urls
 from mmo.health import health
+from players.api.urls import auth_urlpatterns, player_urlpatterns
+
+api_urlpatterns = [
+    re_path(r"^health/?$", health, name="health"),
+    path("auth/", include(auth_urlpatterns)),
+    path("players/", include(player_urlpatterns)),
+    path("areas/", include(area_urls)),
+    path("flags/", include(flag_urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
 
 urlpatterns = [
-    re_path(r"^api/health/?$", health, name="health"),
+    path("api/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),
 ]
 

@@ -154,6 +154,9 @@ class Session(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(default=session_expiry)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # The id of the one refresh token that may still be used; refreshing
+    # rotates it, so a copy of an older one is recognised as stolen.
+    refresh_jti = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         db_table = "sessions"

@@ -1,12 +1,37 @@
-"""Rules for player accounts; each function is one transaction."""
+"""Rules for player accounts and login sessions; each function is one transaction."""
+
+import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from mmo.geo import point
-from movement.models import PlayerPosition
-from players.models import Inventory, Player, PlayerProfile
+from movement.repositories import PositionRepository
+from players.models import Player, Session
+from players.repositories import (
+    InventoryRepository,
+    PlayerRepository,
+    ProfileRepository,
+    SessionRepository,
+)
+from players.tokens import SESSION_CLAIM, TokenPair, tokens_for_session
+
+
+class AuthenticationError(Exception):
+    """Credentials or a token were refused; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class Login:
+    player: Player
+    session: Session
+    tokens: TokenPair
 
 
 @transaction.atomic
@@ -20,15 +45,12 @@ def player_register(
 ) -> Player:
     """
     Create a player with everything the game needs: profile, a position at the
-    start point and an inventory holding the starter kit. All or nothing.
+    start point and an inventory holding the starter kit. All or nothing; a
+    taken username or email raises PlayerConflict.
     """
-    player = Player(
-        username=username,
-        email=Player.objects.normalize_email(email),
-        **player_fields,
+    player = PlayerRepository.create(
+        username=username, email=email, password=password, **player_fields
     )
-    player.set_password(password)
-    player.save()
     player_provision(player=player, display_name=display_name)
     return player
 
@@ -36,12 +58,128 @@ def player_register(
 @transaction.atomic
 def player_provision(*, player: Player, display_name: str = "") -> None:
     """Give an existing player account its profile, position and inventory."""
-    PlayerProfile.objects.create(player=player, display_name=display_name or player.username)
+    ProfileRepository.create(player=player, display_name=display_name or player.username)
     start_lng, start_lat = settings.GAME_START_POINT
-    PlayerPosition.objects.create(player=player, location=point(start_lng, start_lat))
-    Inventory.objects.create(player=player, **settings.GAME_STARTER_KIT)
+    PositionRepository.create(player=player, location=point(start_lng, start_lat))
+    InventoryRepository.create(player=player, counts=settings.GAME_STARTER_KIT)
+
+
+def _start_session(player: Player, *, ip_address: str | None, user_agent: str) -> Login:
+    session = SessionRepository.create(player=player, ip_address=ip_address, user_agent=user_agent)
+    tokens = tokens_for_session(session)
+    session.refresh_jti = tokens.refresh_jti
+    SessionRepository.save(session, "refresh_jti")
+    return Login(player=player, session=session, tokens=tokens)
+
+
+@transaction.atomic
+def player_register_and_login(
+    *, username: str, email: str, password: str, display_name: str, ip_address, user_agent: str
+) -> Login:
+    player = player_register(
+        username=username, email=email, password=password, display_name=display_name
+    )
+    return _start_session(player, ip_address=ip_address, user_agent=user_agent)
+
+
+def player_login(*, login: str, password: str, ip_address, user_agent: str) -> Login:
+    """Log in by username or email; every success opens a new session."""
+    player = Player.objects.filter(Q(username__iexact=login) | Q(email__iexact=login)).first()
+    if player is None:
+        # Hash anyway, so that response time does not tell which logins exist.
+        Player().set_password(password)
+        raise AuthenticationError("Wrong login or password.")
+    if not player.check_password(password):
+        raise AuthenticationError("Wrong login or password.")
+    if not player.is_active:
+        raise AuthenticationError("This account is deactivated.")
+    with transaction.atomic():
+        player.last_login = timezone.now()
+        player.save(update_fields=["last_login"])
+        return _start_session(player, ip_address=ip_address, user_agent=user_agent)
+
+
+def session_refresh(*, refresh_token: str) -> TokenPair:
+    """
+    New tokens for a refresh token, which is used up: only the newest refresh
+    token of a session works. An older one coming back means a copy is in
+    someone else's hands, so the session ends.
+    """
+    try:
+        token = RefreshToken(refresh_token)
+        session_id = uuid.UUID(str(token[SESSION_CLAIM]))
+        player_id = str(token[settings.SIMPLE_JWT["USER_ID_CLAIM"]])
+    except (TokenError, KeyError, ValueError) as error:
+        raise AuthenticationError("The refresh token is invalid or expired.") from error
+
+    reused = False
+    with transaction.atomic():
+        session = SessionRepository.get_for_update(session_id)
+        if session is None or str(session.player_id) != player_id or not session.is_active:
+            raise AuthenticationError("This session has ended; log in again.")
+        if token["jti"] != session.refresh_jti:
+            SessionRepository.revoke(Session.objects.filter(pk=session.pk))
+            reused = True
+        else:
+            player = PlayerRepository.get_by_id(session.player_id)
+            if player is None or not player.is_active:
+                raise AuthenticationError("This account is deactivated.")
+            tokens = tokens_for_session(session)
+            session.refresh_jti = tokens.refresh_jti
+            session.last_seen_at = timezone.now()
+            SessionRepository.save(session, "refresh_jti", "last_seen_at")
+    if reused:
+        raise AuthenticationError("This refresh token was already used; the session has ended.")
+    return tokens
+
+
+@transaction.atomic
+def session_logout(*, session_id) -> None:
+    SessionRepository.revoke(Session.objects.filter(pk=session_id))
+
+
+@transaction.atomic
+def session_revoke(*, player: Player, session_id) -> bool:
+    """End one of the player's own sessions; False if they have none by that id."""
+    sessions = SessionRepository.of_player(player.pk).filter(pk=session_id)
+    if not sessions.exists():
+        return False
+    SessionRepository.revoke(sessions)
+    return True
 
 
 def sessions_revoke(*, sessions) -> int:
-    """End the given login sessions at once; returns how many were still valid."""
-    return sessions.filter(is_valid=True).update(is_valid=False, last_seen_at=timezone.now())
+    """End the given sessions at once (staff action); returns how many were valid."""
+    with transaction.atomic():
+        return len(SessionRepository.revoke(sessions))
+
+
+@transaction.atomic
+def player_change_password(
+    *, player: Player, current_password: str, new_password: str, keep_session_id
+) -> int:
+    """Change the password and end every other session; returns how many ended."""
+    if not player.check_password(current_password):
+        raise AuthenticationError("The current password is wrong.")
+    validate_password(new_password, user=player)
+    player.set_password(new_password)
+    PlayerRepository.update(player, password=player.password)
+    others = SessionRepository.of_player(player.pk).exclude(pk=keep_session_id)
+    return len(SessionRepository.revoke(others))
+
+
+@transaction.atomic
+def player_update_profile(*, player: Player, **changes) -> None:
+    """Change the fields a player may set: display name, bio, avatar URL."""
+    if "avatar_url" in changes:
+        PlayerRepository.update(player, avatar_url=changes.pop("avatar_url"))
+    if changes:
+        ProfileRepository.update(player.pk, **changes)
+
+
+@transaction.atomic
+def player_delete(*, player: Player, password: str) -> None:
+    """Delete one's own account with everything it owns; needs the password."""
+    if not player.check_password(password):
+        raise AuthenticationError("The password is wrong.")
+    PlayerRepository.delete(player)

@@ -1,11 +1,18 @@
 import pytest
 from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
 
-from tests.factories import PlayerFactory, StaffFactory
+from players.services import player_login
+from tests.factories import DEFAULT_PASSWORD, PlayerFactory, StaffFactory
 
 
 def on_postgis() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("postgis")
+
+
+def on_redis() -> bool:
+    return settings.CACHES["default"]["BACKEND"].startswith("django_redis")
 
 
 @pytest.fixture
@@ -15,7 +22,33 @@ def requires_postgis():
 
 
 @pytest.fixture
+def requires_redis():
+    if not on_redis():
+        pytest.skip("runs on Redis only (set REDIS_URL=redis://…)")
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts and ends with an empty cache (only this suite's keys)."""
+
+    def clear():
+        if hasattr(cache, "delete_pattern"):
+            cache.delete_pattern("*")
+        else:
+            cache.clear()
+
+    clear()
+    yield
+    clear()
+
+
+@pytest.fixture
 def player(db):
+    return PlayerFactory()
+
+
+@pytest.fixture
+def other_player(db):
     return PlayerFactory()
 
 
@@ -34,3 +67,36 @@ def staff_client(client, staff):
 def player_client(client, player):
     client.force_login(player)
     return client
+
+
+def login_tokens(player, user_agent="pytest"):
+    """Log the player in through the service: a new session and its tokens."""
+    return player_login(
+        login=player.username, password=DEFAULT_PASSWORD, ip_address="127.0.0.1", user_agent=user_agent
+    )
+
+
+def bearer_client(access_token: str) -> APIClient:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token}")
+    return api
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def player_api(player):
+    return bearer_client(login_tokens(player).tokens.access)
+
+
+@pytest.fixture
+def other_api(other_player):
+    return bearer_client(login_tokens(other_player).tokens.access)
+
+
+@pytest.fixture
+def staff_api(staff):
+    return bearer_client(login_tokens(staff).tokens.access)

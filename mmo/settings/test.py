@@ -18,3 +18,13 @@ STORAGES = {
 # Static files come from the apps (finders), never from a collected folder.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+# Generous limits so that suites are not throttled; throttling tests lower them.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {
+        scope: "100000/minute"
+        for scope in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # noqa: F405
+    },
+}
+CACHES["default"]["KEY_PREFIX"] = "mmo-test"  # noqa: F405

@@ -1,0 +1,31 @@
+from django.conf import settings
+from rest_framework.pagination import PageNumberPagination
+from rest_framework_gis.pagination import GeoJsonPagination
+
+
+class PagePagination(PageNumberPagination):
+    """`?page=N&pageSize=M`, capped at API_MAX_PAGE_SIZE."""
+
+    page_size_query_param = "pageSize"
+
+    @property
+    def page_size(self):
+        return settings.API_PAGE_SIZE
+
+    @property
+    def max_page_size(self):
+        return settings.API_MAX_PAGE_SIZE
+
+
+class FeaturePagination(GeoJsonPagination):
+    """A page of a GeoJSON FeatureCollection, with the same parameters and caps."""
+
+    page_size_query_param = "pageSize"
+
+    @property
+    def page_size(self):
+        return settings.API_PAGE_SIZE
+
+    @property
+    def max_page_size(self):
+        return settings.API_MAX_PAGE_SIZE

@@ -1,0 +1,20 @@
+"""Cache invalidation for writes that bypass the repositories (the admin, the shell)."""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from players.models import Inventory, Player, PlayerProfile, Session
+from players.repositories import PlayerRepository, SessionRepository
+from mmo import cache
+
+
+@receiver([post_save, post_delete], sender=Player, dispatch_uid="players_player_cache")
+@receiver([post_save, post_delete], sender=PlayerProfile, dispatch_uid="players_profile_cache")
+@receiver([post_save, post_delete], sender=Inventory, dispatch_uid="players_inventory_cache")
+def invalidate_player(sender, instance, **kwargs):
+    PlayerRepository.invalidate(instance.pk)
+
+
+@receiver([post_save, post_delete], sender=Session, dispatch_uid="players_session_cache")
+def invalidate_session(sender, instance, **kwargs):
+    cache.invalidate([SessionRepository.cache_key(instance.pk)])
