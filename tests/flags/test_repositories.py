@@ -1,0 +1,47 @@
+import pytest
+from django.db import connection
+
+from flags.repositories import FlagRepository
+from mmo.geo import bounding_box, point
+from tests.factories import FlagFactory
+from tests.geodesy import north_of_equator, spheroid_distance
+
+pytestmark = pytest.mark.django_db
+
+
+def test_within_finds_flags_just_inside_the_radius_only(requires_postgis):
+    inside = FlagFactory(location=north_of_equator(999))
+    FlagFactory(location=north_of_equator(1001))
+    assert spheroid_distance(point(0, 0), inside.location) < 1000
+
+    assert list(FlagRepository.within(point(0, 0), 1000)) == [inside]
+
+
+def test_within_is_answered_from_the_geography_index(requires_postgis):
+    for n in range(50):
+        FlagFactory(location=point(n * 0.01, 0))
+    queryset = FlagRepository.within(point(0, 0), 1000)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = queryset.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "flags_location_geography_gist" in plan, plan
+
+
+def test_in_box_and_of_owner(player):
+    mine_inside = FlagFactory(owner=player, location=point(0.5, 0.5))
+    FlagFactory(owner=player, location=point(2, 2))
+    FlagFactory(location=point(0.6, 0.6))
+    box = bounding_box(min_lng=0, min_lat=0, max_lng=1, max_lat=1)
+
+    assert list(FlagRepository.of_owner(player.pk, FlagRepository.in_box(box))) == [mine_inside]
+
+
+def test_active_flags_leave_out_abandoned_ones():
+    kept = FlagFactory()
+    FlagFactory(is_abandoned=True)
+
+    assert [flag.pk for flag in FlagRepository.active()] == [kept.pk]
