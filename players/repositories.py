@@ -67,9 +67,7 @@ class PlayerRepository:
 
     @staticmethod
     def create(*, username: str, email: str, password: str | None, **fields) -> Player:
-        player = Player(
-            username=username, email=Player.objects.normalize_email(email), **fields
-        )
+        player = Player(username=username, email=Player.objects.normalize_email(email), **fields)
         player.set_password(password)
         try:
             with transaction.atomic():
@@ -243,11 +241,15 @@ class SessionRepository:
     @classmethod
     def is_active(cls, *, session_id, player_id) -> bool:
         def load():
-            session = Session.objects.filter(pk=session_id).only(
-                "player_id", "is_valid", "expires_at"
-            ).first()
+            session = (
+                Session.objects.filter(pk=session_id)
+                .only("player_id", "is_valid", "expires_at")
+                .first()
+            )
             if session is None:
-                return SessionValidity(player_id=uuid.UUID(int=0), is_valid=False, expires_at=timezone.now())
+                return SessionValidity(
+                    player_id=uuid.UUID(int=0), is_valid=False, expires_at=timezone.now()
+                )
             return SessionValidity(session.player_id, session.is_valid, session.expires_at)
 
         validity = cache.get_or_load(cls.cache_key(session_id), load, timeout=cache.SESSION_TTL)

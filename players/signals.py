@@ -3,9 +3,9 @@
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from mmo import cache
 from players.models import Inventory, Player, PlayerProfile, Session
 from players.repositories import PlayerRepository, SessionRepository
-from mmo import cache
 
 
 @receiver([post_save, post_delete], sender=Player, dispatch_uid="players_player_cache")

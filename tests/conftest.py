@@ -72,7 +72,10 @@ def player_client(client, player):
 def login_tokens(player, user_agent="pytest"):
     """Log the player in through the service: a new session and its tokens."""
     return player_login(
-        login=player.username, password=DEFAULT_PASSWORD, ip_address="127.0.0.1", user_agent=user_agent
+        login=player.username,
+        password=DEFAULT_PASSWORD,
+        ip_address="127.0.0.1",
+        user_agent=user_agent,
     )
 
 

@@ -16,7 +16,5 @@ def north_of_equator(metres: float, *, lng: float = 0.0):
 def spheroid_distance(a, b) -> float:
     """Distance in metres as PostGIS measures it (geography, spheroid)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT ST_Distance(%s::geography, %s::geography)", [a.ewkt, b.ewkt]
-        )
+        cursor.execute("SELECT ST_Distance(%s::geography, %s::geography)", [a.ewkt, b.ewkt])
         return cursor.fetchone()[0]

@@ -28,7 +28,9 @@ class AreaViewMixin:
 class AreaListView(AreaViewMixin, GenericAPIView):
     pagination_class = FeaturePagination
 
-    @extend_schema(parameters=[BBOX_PARAMETER, CONTAINS_PARAMETER], responses=AreaOutputSerializer(many=True))
+    @extend_schema(
+        parameters=[BBOX_PARAMETER, CONTAINS_PARAMETER], responses=AreaOutputSerializer(many=True)
+    )
     def get(self, request):
         queryset = self.visible_areas()
         box = parse_bbox(request)

@@ -5,5 +5,7 @@ from mmo.api.filters import UUID_PATTERN
 
 urlpatterns = [
     re_path(r"^$", views.FlagListView.as_view(), name="flag-list"),
-    re_path(rf"^(?P<flag_id>{UUID_PATTERN})/?$", views.FlagDetailView.as_view(), name="flag-detail"),
+    re_path(
+        rf"^(?P<flag_id>{UUID_PATTERN})/?$", views.FlagDetailView.as_view(), name="flag-detail"
+    ),
 ]

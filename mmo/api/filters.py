@@ -14,7 +14,6 @@ from rest_framework.exceptions import ValidationError
 
 from mmo.geo import bounding_box, point
 
-
 # A UUID in a URL; also matched without the trailing slash.
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
@@ -29,7 +28,9 @@ def _floats(request, name: str, count: int, example: str) -> list[float] | None:
     except ValueError:
         values = []
     if len(values) != count or not all(math.isfinite(value) for value in values):
-        raise ValidationError({name: [f"Expected {count} comma-separated numbers, like {example}."]})
+        raise ValidationError(
+            {name: [f"Expected {count} comma-separated numbers, like {example}."]}
+        )
     return values
 
 

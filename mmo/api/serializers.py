@@ -4,7 +4,6 @@ import math
 
 from rest_framework import serializers
 
-
 # JSON types each kind of field accepts; DRF alone would also take "5" for 5,
 # 5 for "5" or "true" for true.
 _JSON_TYPES = [

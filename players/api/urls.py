@@ -1,7 +1,6 @@
 from django.urls import re_path
 
 from mmo.api.filters import UUID_PATTERN
-
 from players.api import views
 
 # Every route also answers without its trailing slash.

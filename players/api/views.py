@@ -142,7 +142,10 @@ class SessionListView(generics.ListAPIView):
         return SessionRepository.of_player(self.request.user.pk)
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "current_session_id": _current_session_id(self.request)}
+        return {
+            **super().get_serializer_context(),
+            "current_session_id": _current_session_id(self.request),
+        }
 
 
 class SessionDetailView(APIView):
@@ -159,7 +162,9 @@ class SessionDetailView(APIView):
 class MeView(APIView):
     @extend_schema(responses=s.PlayerSelfOutputSerializer)
     def get(self, request):
-        return Response(s.PlayerSelfOutputSerializer(PlayerStateRepository.get(request.user.pk)).data)
+        return Response(
+            s.PlayerSelfOutputSerializer(PlayerStateRepository.get(request.user.pk)).data
+        )
 
     @extend_schema(request=s.ProfileUpdateInputSerializer, responses=s.PlayerSelfOutputSerializer)
     def patch(self, request):
@@ -170,7 +175,9 @@ class MeView(APIView):
             player=request.user,
             **{renamed[key]: value for key, value in data.validated_data.items()},
         )
-        return Response(s.PlayerSelfOutputSerializer(PlayerStateRepository.get(request.user.pk)).data)
+        return Response(
+            s.PlayerSelfOutputSerializer(PlayerStateRepository.get(request.user.pk)).data
+        )
 
     @extend_schema(request=s.AccountDeleteInputSerializer, responses={204: None})
     def delete(self, request):
@@ -226,7 +233,9 @@ class PlayerListView(generics.ListAPIView):
         area_id = self.request.query_params.get("area")
         box = parse_bbox(self.request)
         near = parse_near(self.request)
-        given = [name for name, value in (("area", area_id), ("bbox", box), ("near", near)) if value]
+        given = [
+            name for name, value in (("area", area_id), ("bbox", box), ("near", near)) if value
+        ]
         if len(given) != 1:
             raise ValidationError({"detail": ["Give exactly one of area, bbox or near + radius."]})
         if area_id:

@@ -2,11 +2,11 @@ import uuid
 
 import pytest
 
+from mmo.geo import point
 from movement.models import PlayerPosition
 from players.models import Player, PlayerProfile
 from tests.conftest import bearer_client, login_tokens
 from tests.factories import DEFAULT_PASSWORD, PlayerFactory
-from mmo.geo import point
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,9 @@ ME = "/api/players/me/"
 
 
 def login(api, login, password=DEFAULT_PASSWORD, **extra):
-    return api.post("/api/auth/login/", {"login": login, "password": password}, format="json", **extra)
+    return api.post(
+        "/api/auth/login/", {"login": login, "password": password}, format="json", **extra
+    )
 
 
 def refresh(api, token):
@@ -51,7 +53,9 @@ def test_each_login_opens_its_own_session(api, player):
     assert Session.objects.filter(player=player, is_valid=True).count() == 2
 
 
-@pytest.mark.parametrize("who, password", [("known", "wrong-password"), ("unknown", DEFAULT_PASSWORD)])
+@pytest.mark.parametrize(
+    "who, password", [("known", "wrong-password"), ("unknown", DEFAULT_PASSWORD)]
+)
 def test_wrong_credentials_are_refused_alike(api, player, who, password):
     name = player.username if who == "known" else "nobody-here"
 
@@ -288,7 +292,11 @@ def test_register_is_throttled(api, low_throttles):
     statuses = [
         api.post(
             "/api/auth/register/",
-            {"username": f"newbie{n}", "email": f"newbie{n}@example.com", "password": "pw-long-enough-9"},
+            {
+                "username": f"newbie{n}",
+                "email": f"newbie{n}@example.com",
+                "password": "pw-long-enough-9",
+            },
             format="json",
         ).status_code
         for n in range(3)

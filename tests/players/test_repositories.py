@@ -1,11 +1,10 @@
 import pytest
 
+from mmo.geo import bounding_box, point
 from movement.models import PlayerPosition
 from players.repositories import PlayerConflict, PlayerRepository
 from tests.factories import PlayerFactory
 from tests.geodesy import north_of_equator, spheroid_distance
-
-from mmo.geo import bounding_box, point
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +18,10 @@ def test_near_finds_players_just_inside_the_radius_only(requires_postgis):
     inside, outside = PlayerFactory(), PlayerFactory()
     place(inside, north_of_equator(499))
     place(outside, north_of_equator(501))
-    assert spheroid_distance(center, north_of_equator(499)) < 500 < spheroid_distance(
-        center, north_of_equator(501)
+    assert (
+        spheroid_distance(center, north_of_equator(499))
+        < 500
+        < spheroid_distance(center, north_of_equator(501))
     )
 
     assert list(PlayerRepository.near(center, 500)) == [inside]
