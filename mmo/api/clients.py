@@ -5,7 +5,7 @@ from rest_framework.throttling import BaseThrottle
 
 def client_ip(request) -> str | None:
     """The client's address, as the throttles see it (NUM_PROXIES hops back)."""
-    ident = BaseThrottle().get_ident(request)
+    ident = BaseThrottle().get_ident(request) or ""
     try:
         return str(ipaddress.ip_address(ident.strip()))
     except ValueError:

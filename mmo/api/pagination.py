@@ -22,6 +22,25 @@ class FeaturePagination(GeoJsonPagination):
 
     page_size_query_param = "pageSize"
 
+    def get_paginated_response_schema(self, schema):
+        # `schema` describes the FeatureCollection of one page already; a page
+        # adds the counts and links next to its "type" and "features".
+        page_link = {"type": "string", "format": "uri", "nullable": True}
+        return {
+            "allOf": [
+                schema,
+                {
+                    "type": "object",
+                    "required": ["count"],
+                    "properties": {
+                        "count": {"type": "integer"},
+                        "next": page_link,
+                        "previous": page_link,
+                    },
+                },
+            ]
+        }
+
     @property
     def page_size(self):
         return settings.API_PAGE_SIZE

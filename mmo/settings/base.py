@@ -221,13 +221,16 @@ SIMPLE_JWT = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "mmo API",
-    "DESCRIPTION": "REST API of the mmo game server. The WebSocket protocol is in docs/protocol.md.",
+    "DESCRIPTION": "REST API of the mmo game server; docs/api.md walks through it.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and its browsable docs are public, like any API reference.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
 }
 
 # Internationalization and static files --------------------------------------

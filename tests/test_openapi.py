@@ -1,0 +1,73 @@
+"""The OpenAPI schema, its docs page, and a fuzzing run of every operation against it."""
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+)
+
+from tests.conftest import login_tokens
+from tests.factories import PlayerFactory
+
+pytestmark = pytest.mark.django_db
+
+schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """
+    Requests through the WSGI app close the database connection when they
+    start and finish, which would end the test's transaction; Django's own
+    test client unhooks the same receivers.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_schema_is_served_to_anyone(api):
+    response = api.get("/api/schema/?format=json")
+
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for path in ["/api/auth/login/", "/api/players/me/", "/api/areas/", "/api/flags/"]:
+        assert path in paths
+
+
+def test_docs_page_loads_its_assets_from_the_server(api):
+    response = api.get("/api/docs/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
+
+
+@schema.parametrize()
+@hypothesis_settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
+def test_no_operation_fails_or_breaks_its_schema(case):
+    # A fresh player and session per example: some operations log out or
+    # delete the account they are called with.
+    access = login_tokens(PlayerFactory()).tokens.access
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {access}"},
+        checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
+    )
