@@ -191,8 +191,6 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["mmo.api.throttling.ScopedThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env.str("THROTTLE_ANON", default="300/minute"),
-        "user": env.str("THROTTLE_USER", default="1200/minute"),
         "login": env.str("THROTTLE_LOGIN", default="10/minute"),
         "register": env.str("THROTTLE_REGISTER", default="5/minute"),
         "refresh": env.str("THROTTLE_REFRESH", default="30/minute"),
