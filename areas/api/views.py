@@ -1,10 +1,10 @@
-from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from areas import services
 from areas.api.serializers import AreaInputSerializer, AreaOutputSerializer
 from areas.models import Area
 from areas.repositories import AreaRepository
@@ -46,13 +46,9 @@ class AreaListView(AreaViewMixin, GenericAPIView):
     def post(self, request):
         data = AreaInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        if AreaRepository.get(fields["id"]) is not None:
-            raise ValidationError({"id": ["An area with this id exists."]})
         try:
-            with transaction.atomic():
-                area = AreaRepository.save(Area(**fields))
-        except IntegrityError as error:
+            area = services.area_create(**data.validated_data)
+        except services.AreaExists as error:
             raise ValidationError({"id": ["An area with this id exists."]}) from error
         return Response(AreaOutputSerializer(area).data, status=status.HTTP_201_CREATED)
 
@@ -76,14 +72,10 @@ class AreaDetailView(AreaViewMixin, GenericAPIView):
         changes = dict(data.validated_data)
         if changes.pop("id", area.pk) != area.pk:
             raise ValidationError({"id": ["An area's id cannot change."]})
-        for name, value in changes.items():
-            setattr(area, name, value)
-        with transaction.atomic():
-            AreaRepository.save(area)
+        services.area_update(area=area, **changes)
         return Response(AreaOutputSerializer(area).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, area_id):
-        with transaction.atomic():
-            AreaRepository.delete(self.get_area(area_id))
+        services.area_delete(area=self.get_area(area_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,8 +1,8 @@
 import pytest
-from django.db import connection
 
 from flags.repositories import FlagRepository
 from mmo.geo import bounding_box, point
+from tests.assertions import plan_of
 from tests.factories import FlagFactory
 from tests.geodesy import north_of_equator, spheroid_distance
 
@@ -20,13 +20,8 @@ def test_within_finds_flags_just_inside_the_radius_only(requires_postgis):
 def test_within_is_answered_from_the_geography_index(requires_postgis):
     for n in range(50):
         FlagFactory(location=point(n * 0.01, 0))
-    queryset = FlagRepository.within(point(0, 0), 1000)
 
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        sql, params = queryset.query.sql_with_params()
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = plan_of(FlagRepository.within(point(0, 0), 1000))
 
     assert "flags_location_geography_gist" in plan, plan
 

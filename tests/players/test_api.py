@@ -45,6 +45,7 @@ def test_me_updates_profile_fields(player_api, player):
         ("inventory", {"gold": 10**6}),
         ("username", "renamed"),
         ("id", str(uuid.uuid4())),
+        ("owner", str(uuid.uuid4())),
     ],
 )
 def test_me_refuses_fields_a_player_may_not_set(player_api, player, field, value):

@@ -3,6 +3,7 @@ import pytest
 from mmo.geo import bounding_box, point
 from movement.models import PlayerPosition
 from players.repositories import PlayerConflict, PlayerRepository
+from tests.assertions import plan_of
 from tests.factories import PlayerFactory
 from tests.geodesy import north_of_equator, spheroid_distance
 
@@ -80,3 +81,9 @@ def test_duplicate_username_or_email_is_a_clear_conflict(username, email, field,
         PlayerRepository.create(username=username, email=email, password="x" * 12)
 
     assert (conflict.value.field, conflict.value.message) == (field, message)
+
+
+def test_players_near_is_answered_from_the_geography_index(requires_postgis, player):
+    plan = plan_of(PlayerRepository.near(point(0, 0), 1000))
+
+    assert "player_positions_location_geography_gist" in plan, plan
