@@ -33,6 +33,16 @@ class FlagRepository:
         return (FlagRepository.all() if queryset is None else queryset).filter(owner_id=owner_id)
 
     @staticmethod
+    def anchor_points(owner_id) -> list[tuple[float, float]]:
+        """(lng, lat) of the owner's standing flags: where they may roam from."""
+        return [
+            (location.x, location.y)
+            for location in Flag.objects.filter(owner_id=owner_id, is_abandoned=False)
+            .order_by("created_at")
+            .values_list("location", flat=True)
+        ]
+
+    @staticmethod
     def within(center: Point, metres: float, queryset: QuerySet[Flag] | None = None):
         queryset = FlagRepository.all() if queryset is None else queryset
         return queryset.filter(within_metres("location", center, metres))

@@ -1,6 +1,7 @@
 """
-ASGI entry point for daphne or uvicorn: HTTP through Django, WebSocket through
-Channels. Several processes behind a load balancer share PostgreSQL and Redis.
+ASGI entry point for daphne or uvicorn: HTTP through Django, the game's
+WebSocket through Channels. Several processes behind a load balancer share
+PostgreSQL and Redis.
 """
 
 import os
@@ -12,6 +13,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mmo.settings.base")
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from mmo.websocket_security import BrowserOriginValidator  # noqa: E402
+from movement.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": BrowserOriginValidator(URLRouter(websocket_urlpatterns)),
+    }
+)

@@ -157,3 +157,39 @@ def bounding_box(*, min_lng: float, min_lat: float, max_lng: float, max_lat: flo
     box = Polygon.from_bbox((min_lng, min_lat, max_lng, max_lat))
     box.srid = WGS84
     return box
+
+
+# Distances in memory ----------------------------------------------------------
+
+# WGS84 ellipsoid.
+_A = 6_378_137.0
+_F = 1 / 298.257223563
+_E2 = _F * (2 - _F)
+_MEAN_RADIUS = 6_371_008.8
+# Below this separation the local ellipsoidal formula is exact to well under a
+# centimetre; beyond it only rough magnitudes matter (a jump is a jump).
+_LOCAL_LIMIT_M = 50_000.0
+
+
+def distance_m(lng1: float, lat1: float, lng2: float, lat2: float) -> float:
+    """
+    Metres between two WGS84 points, agreeing with PostGIS's spheroid distance
+    for the short hops of movement and flag ranges (sub-centimetre under
+    50 km), so that rules checked in memory and in the database agree.
+    """
+    phi = math.radians((lat1 + lat2) / 2)
+    d_phi = math.radians(lat2 - lat1)
+    d_lambda = math.radians((lng2 - lng1 + 180.0) % 360.0 - 180.0)
+    sin_phi = math.sin(phi)
+    w = math.sqrt(1 - _E2 * sin_phi * sin_phi)
+    meridian_radius = _A * (1 - _E2) / (w * w * w)
+    normal_radius = _A / w
+    north = meridian_radius * d_phi
+    east = normal_radius * math.cos(phi) * d_lambda
+    local = math.hypot(north, east)
+    if local <= _LOCAL_LIMIT_M:
+        return local
+    # Far apart: the haversine great-circle distance on the mean sphere.
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    h = math.sin(d_phi / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(d_lambda / 2) ** 2
+    return 2 * _MEAN_RADIUS * math.asin(min(1.0, math.sqrt(h)))

@@ -9,8 +9,9 @@ import uuid
 
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import AccessToken
 
 from players.models import Player
 from players.repositories import PlayerRepository, SessionRepository
@@ -37,3 +38,13 @@ def player_for_token(validated_token) -> Player:
 class SessionTokenAuthentication(JWTAuthentication):
     def get_user(self, validated_token):
         return player_for_token(validated_token)
+
+
+def authenticate_access_token(raw_token: str) -> tuple[Player, uuid.UUID]:
+    """The player and session of a raw access token (the WebSocket's login)."""
+    try:
+        token = AccessToken(raw_token)
+    except TokenError as error:
+        raise AuthenticationFailed("The token is invalid or expired.") from error
+    player = player_for_token(token)
+    return player, uuid.UUID(str(token[SESSION_CLAIM]))

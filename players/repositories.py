@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from mmo import cache
+from mmo import cache, realtime
 from mmo.geo import within_metres
 from players.models import INVENTORY_RESOURCES, Inventory, Player, PlayerProfile, Session
 
@@ -268,4 +268,7 @@ class SessionRepository:
                 is_valid=False, last_seen_at=timezone.now()
             )
             cache.invalidate(cls.cache_key(session_id) for session_id in session_ids)
+            for session_id in session_ids:
+                # Its sockets close, on whichever process holds them.
+                realtime.announce(realtime.session_group(session_id), {"type": "session.ended"})
         return session_ids

@@ -1,9 +1,12 @@
-"""Cache invalidation for writes that bypass the repositories (the admin, the shell)."""
+"""
+Cache invalidation for writes that bypass the repositories (the admin, the
+shell), and closing the sockets of players who can no longer play.
+"""
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from mmo import cache
+from mmo import cache, realtime
 from players.models import Inventory, Player, PlayerProfile, Session
 from players.repositories import PlayerRepository, SessionRepository
 
@@ -13,6 +16,23 @@ from players.repositories import PlayerRepository, SessionRepository
 @receiver([post_save, post_delete], sender=Inventory, dispatch_uid="players_inventory_cache")
 def invalidate_player(sender, instance, **kwargs):
     PlayerRepository.invalidate(instance.pk)
+
+
+@receiver(post_save, sender=Player, dispatch_uid="players_player_sockets_deactivated")
+def close_sockets_of_deactivated(sender, instance, **kwargs):
+    if not instance.is_active:
+        realtime.announce(
+            realtime.player_group(instance.pk),
+            {"type": "player.ended", "reason": "This account is deactivated."},
+        )
+
+
+@receiver(post_delete, sender=Player, dispatch_uid="players_player_sockets_deleted")
+def close_sockets_of_deleted(sender, instance, **kwargs):
+    realtime.announce(
+        realtime.player_group(instance.pk),
+        {"type": "player.ended", "reason": "This account was deleted."},
+    )
 
 
 @receiver([post_save, post_delete], sender=Session, dispatch_uid="players_session_cache")

@@ -67,7 +67,7 @@ def test_urls_select_postgis_with_a_pool_and_redis_with_timeouts(tmp_path):
     assert config["cache"]["BACKEND"] == "django_redis.cache.RedisCache"
     assert config["cache"]["OPTIONS"]["SOCKET_CONNECT_TIMEOUT"] > 0
     assert config["cache"]["OPTIONS"]["SOCKET_TIMEOUT"] > 0
-    assert config["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert config["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
 
 
 def test_development_key_is_random_and_kept_only_with_debug(tmp_path):

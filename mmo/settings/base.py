@@ -153,7 +153,10 @@ if REDIS_URL:
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Publish/subscribe: group membership lives in each process, so a
+            # player changing interest cells costs no Redis write, and fan-out
+            # is faster than the list-based layer.
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 # redis-py caps a pool at 100 connections by default; a mass
                 # disconnect needs more than that for its group_discard calls.
@@ -306,6 +309,33 @@ GAME_STARTER_KIT = {
     "roc_feathers": env.int("GAME_STARTER_ROC_FEATHERS", default=2),
     "gold": env.int("GAME_STARTER_GOLD", default=20),
 }
+# Movement rules (the original MovementSystem).
+MOVEMENT_MAX_SPEED = env.float("MOVEMENT_MAX_SPEED", default=5.0)  # metres per second
+MOVEMENT_JITTER_M = env.float("MOVEMENT_JITTER_M", default=5.0)  # GPS noise forgiven
+# A client may report seldom: up to this many seconds of walking count at once.
+MOVEMENT_BURST_SECONDS = env.float("MOVEMENT_BURST_SECONDS", default=10.0)
+MOVEMENT_RANGE_M = env.float("MOVEMENT_RANGE_M", default=600.0)  # from an own flag or the start
+# Interest cells: a player hears moves from their cell and the eight around it.
+MOVEMENT_CELL_SIZE_M = env.float("MOVEMENT_CELL_SIZE_M", default=300.0)
+# Accepted positions reach PostgreSQL in one batch per interval.
+MOVEMENT_FLUSH_INTERVAL = env.float("MOVEMENT_FLUSH_INTERVAL", default=1.0)
+MOVEMENT_FLUSH_MAX_BACKOFF = env.float("MOVEMENT_FLUSH_MAX_BACKOFF", default=30.0)
+# Online players older than this without a refresh count as gone (a crashed process).
+PRESENCE_TTL = env.float("PRESENCE_TTL", default=30.0)
+
+# WebSocket limits, per connection.
+WEBSOCKET_AUTH_TIMEOUT = env.float("WEBSOCKET_AUTH_TIMEOUT", default=10.0)
+WEBSOCKET_MAX_FRAME_BYTES = env.int("WEBSOCKET_MAX_FRAME_BYTES", default=16 * 1024)
+WEBSOCKET_RATE = env.float("WEBSOCKET_RATE", default=20.0)  # messages per second
+WEBSOCKET_BURST = env.int("WEBSOCKET_BURST", default=40)
+# Errors (bad frames, rate limiting) tolerated within ten seconds before closing.
+WEBSOCKET_ABUSE_LIMIT = env.int("WEBSOCKET_ABUSE_LIMIT", default=50)
+CHAT_MAX_LENGTH = env.int("CHAT_MAX_LENGTH", default=500)
+CHAT_RATE = env.float("CHAT_RATE", default=1.0)  # messages per second
+CHAT_BURST = env.int("CHAT_BURST", default=5)
+# Listing queries (get-players, get-flags) answer at most this many items.
+WEBSOCKET_LIST_LIMIT = env.int("WEBSOCKET_LIST_LIMIT", default=500)
+
 # Largest area boundary accepted, in vertices: bigger ones would slow every
 # point lookup and every client that draws them.
 AREA_MAX_VERTICES = env.int("AREA_MAX_VERTICES", default=10_000)

@@ -1,0 +1,469 @@
+"""
+The game's WebSocket (`/ws/game/`): authentication, movement, interest-managed
+fan-out, chat and listings, as docs/protocol.md describes.
+
+A move is checked against the player's state in this process's memory and
+answered at once; no database query happens on the way. Positions reach the
+database in batches (movement.world).
+"""
+
+import asyncio
+import logging
+import re
+import uuid
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+from rest_framework.exceptions import AuthenticationFailed
+
+from flags.repositories import FlagRepository
+from mmo import realtime
+from mmo.geo import bounding_box, distance_m
+from mmo.ratelimit import TokenBucket, WindowCounter
+from movement import protocol
+from movement.protocol import ProtocolError, error_frame, frame, lat_lng, now_ms
+from movement.rules import OUT_OF_RANGE, TOO_FAST, MovementLimits, SpeedAllowance, within_range
+from movement.services import player_anchors, player_snapshot
+from movement.world import LivePlayer, cell_of, cells_around, live_world, next_version
+from players.authentication import authenticate_access_token
+
+logger = logging.getLogger(__name__)
+
+# Close codes (4000–4999 are the application's own).
+CLOSE_SUPERSEDED = 4000
+CLOSE_AUTH_FAILED = 4001
+CLOSE_SESSION_ENDED = 4003
+CLOSE_ABUSE = 4008
+
+CHAT_SCOPES = ("global", "area", "private")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class GameConsumer(AsyncWebsocketConsumer):
+    # Connection lifecycle ---------------------------------------------------------
+
+    async def connect(self):
+        self.world = live_world()
+        self.live: LivePlayer | None = None
+        self.groups_joined: set[str] = set()
+        self.closing = False
+        now = self.world.clock()
+        self.message_bucket = TokenBucket(settings.WEBSOCKET_RATE, settings.WEBSOCKET_BURST, now)
+        self.chat_bucket = TokenBucket(settings.CHAT_RATE, settings.CHAT_BURST, now)
+        self.abuse = WindowCounter(10.0)
+        self.auth_timer = None
+        await self.world.start()
+        await self.accept()
+
+        header_token = _bearer_token(self.scope)
+        if header_token is not None:
+            await self.authenticate(header_token)
+        else:
+            self.auth_timer = asyncio.create_task(self._require_authentication())
+
+    async def _require_authentication(self):
+        await asyncio.sleep(settings.WEBSOCKET_AUTH_TIMEOUT)
+        if self.live is None and not self.closing:
+            await self.send(error_frame("auth_timeout", "Authenticate within the time allowed."))
+            await self.shut(CLOSE_AUTH_FAILED)
+
+    async def disconnect(self, code):
+        self.closing = True
+        if self.auth_timer is not None:
+            self.auth_timer.cancel()
+        live, self.live = self.live, None
+        if live is not None:
+            if live.cell is not None:
+                await self._publish(
+                    realtime.cell_group(*live.cell),
+                    {"type": "player.disconnected", "player_id": live.player_id},
+                )
+            await self.world.leave(live)
+        for group in list(self.groups_joined):
+            await self._leave_group(group)
+
+    async def shut(self, code: int):
+        self.closing = True
+        await self.close(code=code)
+
+    # Incoming frames ----------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.closing:
+            return
+        now = self.world.clock()
+        if not self.message_bucket.take(now):
+            await self._refuse("rate_limited", "Too many messages; slow down.", now)
+            return
+        try:
+            if text_data is None:
+                raise ProtocolError("invalid_frame", "Frames are JSON text, not binary.")
+            message_type, data = protocol.parse_frame(text_data)
+            handler = self.HANDLERS.get(message_type)
+            if handler is None:
+                raise ProtocolError("unknown_type", f"Unknown message type {message_type!r}.")
+            if self.live is None and message_type != "authenticate":
+                raise ProtocolError("not_authenticated", "Send authenticate first.")
+            await handler(self, data, now)
+        except ProtocolError as error:
+            await self._refuse(error.code, error.message, now)
+
+    async def _refuse(self, code: str, message: str, now: float):
+        await self.send(error_frame(code, message))
+        if self.abuse.add(now) > settings.WEBSOCKET_ABUSE_LIMIT:
+            logger.warning("closing a connection for sustained abuse (%s)", code)
+            await self.shut(CLOSE_ABUSE)
+
+    # Authentication -------------------------------------------------------------
+
+    async def on_authenticate(self, data, now):
+        if self.live is not None:
+            raise ProtocolError("already_authenticated", "This connection is authenticated.")
+        token = protocol.text(data, "token", max_length=4096)
+        await self.authenticate(
+            token,
+            claimed_id=protocol.text(data, "playerId", required=False, max_length=64),
+            claimed_username=protocol.text(data, "username", required=False, max_length=50),
+        )
+
+    async def authenticate(self, token: str, claimed_id=None, claimed_username=None):
+        try:
+            player, session_id = await database_sync_to_async(authenticate_access_token)(token)
+        except AuthenticationFailed as error:
+            await self._fail_authentication(str(error.detail))
+            return
+        if (claimed_id is not None and claimed_id != str(player.pk)) or (
+            claimed_username is not None and claimed_username != player.username
+        ):
+            await self._fail_authentication("playerId or username do not match the token.")
+            return
+        if self.auth_timer is not None:
+            self.auth_timer.cancel()
+
+        snapshot = await database_sync_to_async(player_snapshot)(player_id=player.pk)
+        limits = MovementLimits.from_settings()
+        # The stored position is as old as its last write; the player may have
+        # walked since then (on a connection that just ended), so the speed
+        # allowance counts from that moment.
+        age = max(0.0, (timezone.now() - snapshot.updated_at).total_seconds())
+        now = self.world.clock()
+        live = LivePlayer(
+            player_id=snapshot.player_id,
+            username=snapshot.username,
+            display_name=snapshot.display_name,
+            session_id=str(session_id),
+            lng=snapshot.lng,
+            lat=snapshot.lat,
+            direction=snapshot.direction,
+            area_id=self.world.area_index.area_at(snapshot.lng, snapshot.lat),
+            version=snapshot.version,
+            updated_at=snapshot.updated_at,
+            allowance=SpeedAllowance(
+                limits,
+                now=now,
+                metres=min(limits.capacity_m, limits.jitter_m + age * limits.max_speed),
+            ),
+            anchors=snapshot.anchors,
+        )
+        self.limits = limits
+
+        # Other connections of this player, here or on another process, give way.
+        await self._join_group(realtime.player_group(live.player_id))
+        await self._publish(
+            realtime.player_group(live.player_id),
+            {"type": "player.superseded", "channel": self.channel_name},
+        )
+        await self._join_group(realtime.session_group(live.session_id))
+        await self._join_group(realtime.GLOBAL_CHAT_GROUP)
+        if live.area_id:
+            await self._join_group(realtime.area_group(live.area_id))
+        await self._follow_cells(live, cell_of(live.lng, live.lat))
+
+        self.live = live
+        self.world.join(live)
+        try:
+            await self.world.presence.refresh([live.presence()])
+        except Exception:
+            logger.warning("presence refresh failed at login", exc_info=True)
+        await self.send(
+            frame(
+                "authenticated",
+                {
+                    "playerId": live.player_id,
+                    "playerData": snapshot.player_data(),
+                    "position": lat_lng(live.lng, live.lat),
+                    "area": live.area_id,
+                },
+            )
+        )
+
+    async def _fail_authentication(self, reason: str):
+        await self.send(error_frame("auth_failed", reason))
+        await self.shut(CLOSE_AUTH_FAILED)
+
+    # Movement ----------------------------------------------------------------------
+
+    async def on_player_move(self, data, now):
+        lng, lat = protocol.position(data)
+        direction = protocol.number(data, "direction", required=False)
+        seq = data.get("seq")
+        if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
+            raise ProtocolError("invalid_data", "`seq` must be an integer.")
+        live = self.live
+
+        if not within_range(lng, lat, live.anchors, self.limits):
+            await self._reject_move(OUT_OF_RANGE, seq)
+            return
+        distance = distance_m(live.lng, live.lat, lng, lat)
+        if not live.allowance.spend(distance, now):
+            await self._reject_move(TOO_FAST, seq)
+            return
+
+        live.lng, live.lat = lng, lat
+        if direction is not None:
+            live.direction = direction % 360.0
+        live.version = next_version(live.version)
+        live.updated_at = timezone.now()
+        self.world.mark_dirty(live)
+        timestamp = now_ms()
+        area_id = self.world.area_index.area_at(lng, lat)
+
+        await self.send(
+            frame(
+                "move-ack",
+                {"position": lat_lng(lng, lat), "seq": seq, "area": area_id, "timestamp": timestamp},
+            )
+        )
+        if area_id != live.area_id:
+            await self._change_area(live, area_id)
+        cell = cell_of(lng, lat)
+        if cell != live.cell:
+            await self._follow_cells(live, cell)
+        moved = {
+            "type": "player.moved",
+            "player_id": live.player_id,
+            "username": live.username,
+            "display_name": live.display_name,
+            "lng": lng,
+            "lat": lat,
+            "direction": live.direction,
+            "timestamp": timestamp,
+        }
+        if "sentAt" in data:  # a client's own clock, echoed for latency measurements
+            moved["sent_at"] = protocol.number(data, "sentAt")
+        await self._publish(realtime.cell_group(*cell), moved)
+
+    async def _reject_move(self, reason: str, seq):
+        live = self.live
+        await self.send(
+            frame(
+                "move-rejected",
+                {"reason": reason, "position": lat_lng(live.lng, live.lat), "seq": seq},
+            )
+        )
+
+    async def _change_area(self, live: LivePlayer, area_id: str | None):
+        if live.area_id:
+            await self._leave_group(realtime.area_group(live.area_id))
+            await self.send(frame("area-left", {"areaId": live.area_id}))
+        live.area_id = area_id
+        if area_id:
+            await self._join_group(realtime.area_group(area_id))
+            await self.send(frame("area-entered", {"areaId": area_id}))
+
+    async def _follow_cells(self, live: LivePlayer, cell: tuple[int, int]):
+        """Hear the cells around `cell`: join the new ones, leave the ones out of reach."""
+        wanted = {realtime.cell_group(*c) for c in cells_around(cell)}
+        current = (
+            {realtime.cell_group(*c) for c in cells_around(live.cell)} if live.cell else set()
+        )
+        for group in current - wanted:
+            await self._leave_group(group)
+        for group in wanted - current:
+            await self._join_group(group)
+        live.cell = cell
+
+    # Listings ---------------------------------------------------------------------
+
+    async def on_get_players(self, data, now):
+        limit = settings.WEBSOCKET_LIST_LIMIT
+        area_id = protocol.text(data, "areaId", required=False, max_length=64)
+        box = protocol.bounding_box(data, "bounds", "boundingBox")
+        if area_id is not None:
+            entries = await self.world.presence.in_area(area_id, limit)
+        elif box is not None:
+            entries = await self.world.presence.in_box(box, limit)
+        else:
+            raise ProtocolError("invalid_data", "Give areaId, bounds or boundingBox.")
+        players = {entry.player_id: entry for entry in entries}
+        # This process's own players are fresher than the shared presence.
+        for live in self.world.players.values():
+            if live.player_id in players or _matches(live, area_id, box):
+                players[live.player_id] = live.presence()
+        listed = [entry.frame() for entry in players.values() if _matches(entry, area_id, box)]
+        await self.send(frame("players-list", {"players": listed[:limit], "timestamp": now_ms()}))
+
+    async def on_get_flags(self, data, now):
+        box = protocol.bounding_box(data, "boundingBox", "bounds")
+        if box is None:
+            raise ProtocolError("invalid_data", "Give boundingBox.")
+        flags = await database_sync_to_async(_flags_in_box)(box, settings.WEBSOCKET_LIST_LIMIT)
+        await self.send(frame("flags-list", {"flags": flags}))
+
+    # Chat and heartbeat -------------------------------------------------------------
+
+    async def on_chat_message(self, data, now):
+        message = protocol.text(data, "message", max_length=settings.CHAT_MAX_LENGTH)
+        message = _CONTROL_CHARACTERS.sub("", message).strip()
+        if not message:
+            raise ProtocolError("invalid_data", "`message` is empty.")
+        scope = protocol.text(data, "scope", required=False, max_length=10) or "global"
+        if scope not in CHAT_SCOPES:
+            raise ProtocolError("invalid_data", "`scope` is global, area or private.")
+        if not self.chat_bucket.take(now):
+            raise ProtocolError("rate_limited", "Too many chat messages; slow down.")
+        live = self.live
+        event = {
+            "type": "chat.message",
+            "id": uuid.uuid4().hex,
+            "sender_id": live.player_id,
+            "sender_name": live.display_name,
+            "message": message,
+            "scope": scope,
+            "timestamp": now_ms(),
+        }
+        if scope == "global":
+            await self._publish(realtime.GLOBAL_CHAT_GROUP, event)
+        elif scope == "area":
+            if not live.area_id:
+                raise ProtocolError("not_in_area", "You are not in an area.")
+            await self._publish(realtime.area_group(live.area_id), {**event, "area": live.area_id})
+        else:
+            target_id = protocol.identifier(data, "targetId")
+            if target_id == live.player_id:
+                raise ProtocolError("invalid_data", "You cannot message yourself.")
+            if not await self.world.presence.is_online(target_id) and target_id not in self.world.players:
+                raise ProtocolError("recipient_offline", "That player is not online.")
+            await self._publish(realtime.player_group(target_id), {**event, "target_id": target_id})
+            await self.send(
+                frame(
+                    "chat-sent",
+                    {"id": event["id"], "targetId": target_id, "timestamp": event["timestamp"]},
+                )
+            )
+
+    async def on_heartbeat(self, data, now):
+        await self.send(frame("heartbeat-ack", {"timestamp": now_ms()}))
+
+    HANDLERS = {
+        "authenticate": on_authenticate,
+        "player-move": on_player_move,
+        "get-players": on_get_players,
+        "get-flags": on_get_flags,
+        "chat-message": on_chat_message,
+        "heartbeat": on_heartbeat,
+    }
+
+    # Channel-layer events ---------------------------------------------------------
+
+    async def player_moved(self, event):
+        if self.live is None or event["player_id"] == self.live.player_id:
+            return
+        data = {
+            "playerId": event["player_id"],
+            "username": event["username"],
+            "displayName": event["display_name"],
+            "position": lat_lng(event["lng"], event["lat"]),
+            "direction": event["direction"],
+            "timestamp": event["timestamp"],
+        }
+        if "sent_at" in event:
+            data["sentAt"] = event["sent_at"]
+        await self.send(frame("player-moved", data))
+
+    async def player_disconnected(self, event):
+        if self.live is not None and event["player_id"] != self.live.player_id:
+            await self.send(frame("player-disconnected", {"playerId": event["player_id"]}))
+
+    async def chat_message(self, event):
+        if self.live is None:
+            return
+        await self.send(
+            frame(
+                "chat-message",
+                {
+                    "id": event["id"],
+                    "senderId": event["sender_id"],
+                    "senderName": event["sender_name"],
+                    "message": event["message"],
+                    "scope": event["scope"],
+                    "timestamp": event["timestamp"],
+                },
+            )
+        )
+
+    async def player_superseded(self, event):
+        if event["channel"] != self.channel_name and not self.closing:
+            await self.send(
+                frame("force-disconnect", {"reason": "You connected from somewhere else."})
+            )
+            await self.shut(CLOSE_SUPERSEDED)
+
+    async def session_ended(self, event):
+        if not self.closing:
+            await self.send(
+                frame("force-disconnect", {"reason": event.get("reason", "Your session ended.")})
+            )
+            await self.shut(CLOSE_SESSION_ENDED)
+
+    player_ended = session_ended
+
+    async def flags_changed(self, event):
+        if self.live is not None:
+            self.live.anchors = await database_sync_to_async(player_anchors)(
+                player_id=self.live.player_id
+            )
+
+    # Groups ---------------------------------------------------------------------
+
+    async def _join_group(self, group: str):
+        if group not in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.add(group)
+
+    async def _leave_group(self, group: str):
+        if group in self.groups_joined:
+            self.groups_joined.discard(group)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:
+                logger.warning("could not leave group %s", group, exc_info=True)
+
+    async def _publish(self, group: str, event: dict):
+        await self.channel_layer.group_send(group, event)
+
+
+def _matches(entry, area_id, box) -> bool:
+    if area_id is not None:
+        return entry.area_id == area_id
+    min_lng, min_lat, max_lng, max_lat = box
+    return min_lng <= entry.lng <= max_lng and min_lat <= entry.lat <= max_lat
+
+
+def _flags_in_box(box, limit: int) -> list[dict]:
+    min_lng, min_lat, max_lng, max_lat = box
+    polygon = bounding_box(min_lng=min_lng, min_lat=min_lat, max_lng=max_lng, max_lat=max_lat)
+    flags = FlagRepository.in_box(polygon).order_by("created_at")[:limit]
+    return [protocol.flag_frame(flag) for flag in flags]
+
+
+def _bearer_token(scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            kind, _, token = value.decode("latin-1").partition(" ")
+            if kind.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
+

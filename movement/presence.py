@@ -1,0 +1,167 @@
+"""
+Who is online and where, across every server process: the answer to
+`get-players` and to "is this chat recipient online".
+
+Each process refreshes its own players once per flush interval (not per move),
+so listed positions lag by at most that interval. An entry not refreshed for
+PRESENCE_TTL seconds belongs to a process that died and is ignored, then pruned.
+On Redis the store is a geo set, a "last seen" sorted set, a hash of details
+and a set per area; embedded, it is a dictionary of this single process.
+"""
+
+import json
+import time
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+
+from mmo.geo import distance_m
+
+
+@dataclass(frozen=True)
+class PresenceEntry:
+    player_id: str
+    username: str
+    display_name: str
+    lng: float
+    lat: float
+    direction: float
+    area_id: str | None
+
+    def frame(self) -> dict:
+        return {
+            "playerId": self.player_id,
+            "username": self.username,
+            "displayName": self.display_name,
+            "position": {"lat": self.lat, "lng": self.lng},
+            "direction": self.direction,
+            "area": self.area_id,
+        }
+
+
+def _in_box(entry: PresenceEntry, box) -> bool:
+    min_lng, min_lat, max_lng, max_lat = box
+    return min_lng <= entry.lng <= max_lng and min_lat <= entry.lat <= max_lat
+
+
+class LocalPresence:
+    """One process's players: the embedded configuration."""
+
+    def __init__(self):
+        self._entries: dict[str, tuple[PresenceEntry, float]] = {}
+
+    async def refresh(self, entries: list[PresenceEntry]) -> None:
+        now = time.time()
+        for entry in entries:
+            self._entries[entry.player_id] = (entry, now)
+
+    async def remove(self, player_id: str) -> None:
+        self._entries.pop(player_id, None)
+
+    def _live(self):
+        horizon = time.time() - settings.PRESENCE_TTL
+        return [entry for entry, seen in self._entries.values() if seen >= horizon]
+
+    async def in_box(self, box, limit: int) -> list[PresenceEntry]:
+        return [entry for entry in self._live() if _in_box(entry, box)][:limit]
+
+    async def in_area(self, area_id: str, limit: int) -> list[PresenceEntry]:
+        return [entry for entry in self._live() if entry.area_id == area_id][:limit]
+
+    async def is_online(self, player_id: str) -> bool:
+        return any(entry.player_id == player_id for entry in self._live())
+
+
+# Redis's geo index covers latitudes up to this.
+_REDIS_GEO_MAX_LAT = 85.05112878
+
+
+class RedisPresence:
+    """Every process's players, in Redis."""
+
+    def __init__(self, redis, prefix: str):
+        self.redis = redis
+        self.geo_key = f"{prefix}:online:geo"
+        self.seen_key = f"{prefix}:online:seen"
+        self.info_key = f"{prefix}:online:info"
+        self.area_prefix = f"{prefix}:online:area:"
+
+    async def refresh(self, entries: list[PresenceEntry]) -> None:
+        if not entries:
+            return
+        now = time.time()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for entry in entries:
+                lat = max(-_REDIS_GEO_MAX_LAT, min(_REDIS_GEO_MAX_LAT, entry.lat))
+                pipe.geoadd(self.geo_key, (entry.lng, lat, entry.player_id))
+                pipe.hset(self.info_key, entry.player_id, json.dumps(asdict(entry)))
+                if entry.area_id:
+                    pipe.sadd(self.area_prefix + entry.area_id, entry.player_id)
+            pipe.zadd(self.seen_key, {entry.player_id: now for entry in entries})
+            await pipe.execute()
+
+    async def remove(self, player_id: str) -> None:
+        info = await self.redis.hget(self.info_key, player_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zrem(self.geo_key, player_id)
+            pipe.zrem(self.seen_key, player_id)
+            pipe.hdel(self.info_key, player_id)
+            if info:
+                area_id = json.loads(info).get("area_id")
+                if area_id:
+                    pipe.srem(self.area_prefix + area_id, player_id)
+            await pipe.execute()
+
+    async def _entries(self, player_ids) -> list[PresenceEntry]:
+        """Details of the given players that are still fresh; stale ones are pruned."""
+        player_ids = [pid.decode() if isinstance(pid, bytes) else pid for pid in player_ids]
+        if not player_ids:
+            return []
+        horizon = time.time() - settings.PRESENCE_TTL
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zmscore(self.seen_key, player_ids)
+            pipe.hmget(self.info_key, player_ids)
+            seen, infos = await pipe.execute()
+        entries, stale = [], []
+        for player_id, seen_at, info in zip(player_ids, seen, infos, strict=True):
+            if seen_at is None or seen_at < horizon or info is None:
+                stale.append(player_id)
+            else:
+                entries.append(PresenceEntry(**json.loads(info)))
+        for player_id in stale:
+            await self.remove(player_id)
+        return entries
+
+    async def in_box(self, box, limit: int) -> list[PresenceEntry]:
+        min_lng, min_lat, max_lng, max_lat = box
+        min_lat = max(min_lat, -_REDIS_GEO_MAX_LAT)
+        max_lat = min(max_lat, _REDIS_GEO_MAX_LAT)
+        if min_lat > max_lat:
+            return []
+        center_lng, center_lat = (min_lng + max_lng) / 2, (min_lat + max_lat) / 2
+        width = distance_m(min_lng, center_lat, max_lng, center_lat) if max_lng > min_lng else 1
+        height = distance_m(center_lng, min_lat, center_lng, max_lat) if max_lat > min_lat else 1
+        # Redis searches a box in metres around the centre; a slightly larger
+        # one, then the exact lng/lat test, covers the curvature between them.
+        player_ids = await self.redis.geosearch(
+            self.geo_key,
+            longitude=center_lng,
+            latitude=center_lat,
+            width=width * 1.02 + 1,
+            height=height * 1.02 + 1,
+            unit="m",
+        )
+        entries = await self._entries(player_ids)
+        return [entry for entry in entries if _in_box(entry, box)][:limit]
+
+    async def in_area(self, area_id: str, limit: int) -> list[PresenceEntry]:
+        player_ids = await self.redis.smembers(self.area_prefix + area_id)
+        entries = await self._entries(list(player_ids))
+        moved_on = [entry.player_id for entry in entries if entry.area_id != area_id]
+        if moved_on:  # players who left the area since they were added to its set
+            await self.redis.srem(self.area_prefix + area_id, *moved_on)
+        return [entry for entry in entries if entry.area_id == area_id][:limit]
+
+    async def is_online(self, player_id: str) -> bool:
+        seen_at = await self.redis.zscore(self.seen_key, player_id)
+        return seen_at is not None and seen_at >= time.time() - settings.PRESENCE_TTL

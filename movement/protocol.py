@@ -1,0 +1,154 @@
+"""
+The WebSocket protocol's frames: `{"type": …, "data": {…}}` JSON text.
+Parsing refuses anything malformed with a ProtocolError naming the problem;
+the consumer turns it into an `error` frame. docs/protocol.md describes it all.
+"""
+
+import json
+import math
+import time
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from mmo.geo import validate_lng_lat
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def frame(message_type: str, data: dict | None = None) -> str:
+    return json.dumps({"type": message_type, "data": data or {}}, separators=(",", ":"))
+
+
+def error_frame(code: str, message: str) -> str:
+    return frame("error", {"code": code, "message": message})
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def parse_frame(text: str) -> tuple[str, dict]:
+    """The type and data of a client frame."""
+    if len(text.encode()) > settings.WEBSOCKET_MAX_FRAME_BYTES:
+        raise ProtocolError(
+            "frame_too_large", f"Frames are limited to {settings.WEBSOCKET_MAX_FRAME_BYTES} bytes."
+        )
+    try:
+        message = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as error:
+        raise ProtocolError("invalid_json", f"The frame is not valid JSON: {error}.") from error
+    if not isinstance(message, dict):
+        raise ProtocolError("invalid_frame", "A frame is a JSON object with type and data.")
+    message_type, data = message.get("type"), message.get("data", {})
+    if not isinstance(message_type, str) or not message_type:
+        raise ProtocolError("invalid_frame", "The frame needs a string `type`.")
+    if not isinstance(data, dict):
+        raise ProtocolError("invalid_frame", "`data` must be an object.")
+    return message_type, data
+
+
+# Field readers: each names the field it refuses.
+
+
+def number(data: dict, key: str, *, required: bool = True) -> float | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ProtocolError("invalid_data", f"`{key}` is required.")
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ProtocolError("invalid_data", f"`{key}` must be a number.")
+    if not math.isfinite(value):
+        raise ProtocolError("invalid_data", f"`{key}` must be a finite number.")
+    return float(value)
+
+
+def text(data: dict, key: str, *, required: bool = True, max_length: int = 200) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ProtocolError("invalid_data", f"`{key}` is required.")
+        return None
+    if not isinstance(value, str):
+        raise ProtocolError("invalid_data", f"`{key}` must be a string.")
+    if len(value) > max_length:
+        raise ProtocolError("invalid_data", f"`{key}` is longer than {max_length} characters.")
+    return value
+
+
+def identifier(data: dict, key: str, *, required: bool = True) -> str | None:
+    value = text(data, key, required=required, max_length=64)
+    if value is None:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as error:
+        raise ProtocolError("invalid_data", f"`{key}` must be an id (a UUID).") from error
+
+
+def _check_coordinates(lng: float, lat: float) -> None:
+    try:
+        validate_lng_lat(lng, lat)
+    except ValidationError as error:
+        raise ProtocolError("invalid_position", " ".join(error.messages)) from error
+
+
+def position(data: dict, key: str = "position") -> tuple[float, float]:
+    """A `{lat, lng}` object as (lng, lat), within the map."""
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise ProtocolError("invalid_data", f"`{key}` must be an object with lat and lng.")
+    lat, lng = number(value, "lat"), number(value, "lng")
+    _check_coordinates(lng, lat)
+    return lng, lat
+
+
+def bounding_box(data: dict, *keys: str) -> tuple[float, float, float, float] | None:
+    """The first of `keys` present, as (min_lng, min_lat, max_lng, max_lat)."""
+    for key in keys:
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise ProtocolError("invalid_data", f"`{key}` must be an object.")
+        min_lat, max_lat = number(value, "minLat"), number(value, "maxLat")
+        min_lng, max_lng = number(value, "minLng"), number(value, "maxLng")
+        _check_coordinates(min_lng, min_lat)
+        _check_coordinates(max_lng, max_lat)
+        if min_lat > max_lat or min_lng > max_lng:
+            raise ProtocolError("invalid_data", f"`{key}`: a minimum exceeds its maximum.")
+        return min_lng, min_lat, max_lng, max_lat
+    return None
+
+
+def lat_lng(lng: float, lat: float) -> dict:
+    return {"lat": lat, "lng": lng}
+
+
+def flag_frame(flag) -> dict:
+    """A flag with the original client's keys."""
+    return {
+        "id": str(flag.pk),
+        "ownerId": str(flag.owner_id) if flag.owner_id else None,
+        "name": flag.name,
+        "position": lat_lng(flag.location.x, flag.location.y),
+        "radius": flag.radius,
+        "visualBoundary": flag.visual_boundary,
+        "isPublic": flag.is_public,
+        "toll": flag.toll,
+        "isHardened": flag.is_hardened,
+        "isAbandoned": flag.is_abandoned,
+        "health": flag.health,
+        "type": flag.flag_type,
+    }

@@ -1,0 +1,289 @@
+"""
+The live working set of one server process: the connected players with their
+last accepted positions, the in-memory area index, the presence refresh and
+the batched flush of positions to the database.
+
+There is one World per event loop (one per process in production; tests run
+each in a loop of its own). Nothing here touches the database on a move.
+"""
+
+import asyncio
+import atexit
+import logging
+import math
+import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import close_old_connections
+
+from areas.repositories import AreaRepository
+from mmo import realtime
+from movement.area_index import AreaIndex
+from movement.presence import LocalPresence, PresenceEntry, RedisPresence
+from movement.repositories import PositionRepository, PositionRow
+from movement.rules import SpeedAllowance
+
+logger = logging.getLogger(__name__)
+
+METRES_PER_DEGREE = 111_320.0
+
+
+def next_version(previous: int) -> int:
+    """
+    Versions grow with every accepted move and follow wall-clock time in
+    microseconds, so that when a player reconnects elsewhere, the moves of the
+    newer connection outrank whatever the older one still has to flush.
+    """
+    return max(previous + 1, time.time_ns() // 1000)
+
+
+@dataclass(eq=False)
+class LivePlayer:
+    """A connected player's state, owned by their connection's consumer."""
+
+    player_id: str
+    username: str
+    display_name: str
+    session_id: str
+    lng: float
+    lat: float
+    direction: float
+    area_id: str | None
+    version: int
+    updated_at: object  # aware datetime of the last accepted position
+    allowance: SpeedAllowance
+    anchors: list = field(default_factory=list)  # (lng, lat) of own flags, or the start
+    cell: tuple[int, int] | None = None
+
+    def row(self) -> PositionRow:
+        return PositionRow(
+            player_id=self.player_id,
+            lng=self.lng,
+            lat=self.lat,
+            direction=self.direction,
+            area_id=self.area_id,
+            version=self.version,
+            updated_at=self.updated_at,
+        )
+
+    def presence(self) -> PresenceEntry:
+        return PresenceEntry(
+            player_id=self.player_id,
+            username=self.username,
+            display_name=self.display_name,
+            lng=self.lng,
+            lat=self.lat,
+            direction=self.direction,
+            area_id=self.area_id,
+        )
+
+
+def cell_of(lng: float, lat: float) -> tuple[int, int]:
+    size = settings.MOVEMENT_CELL_SIZE_M / METRES_PER_DEGREE
+    return math.floor(lat / size), math.floor(lng / size)
+
+
+def cells_around(cell: tuple[int, int]) -> set[tuple[int, int]]:
+    row, col = cell
+    return {(row + d_row, col + d_col) for d_row in (-1, 0, 1) for d_col in (-1, 0, 1)}
+
+
+class World:
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.clock = time.monotonic  # server time for the speed rule
+        self.players: dict[str, LivePlayer] = {}
+        self.area_index = AreaIndex()
+        self.presence = self._make_presence()
+        self._dirty: set[str] = set()
+        # Rows of players who left, or of a failed flush, waiting to be written.
+        self._pending: dict[str, PositionRow] = {}
+        self._flush_lock = asyncio.Lock()
+        # Database writes run off the event loop, in a thread of their own, so
+        # that a slow flush never holds up moves or the request thread.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="position-flush")
+        self._tasks: list[asyncio.Task] = []
+        self._started = asyncio.Event()
+        self._starting = False
+        self.flushed_rows = 0
+        self.flush_failures = 0
+
+    # Start-up ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Build the area index and start the background tasks, once."""
+        if self._started.is_set():
+            return
+        if self._starting:
+            await self._started.wait()
+            return
+        self._starting = True
+        try:
+            await self.rebuild_area_index()
+            self._tasks = [
+                self.loop.create_task(self._flush_forever(), name="position-flusher"),
+                self.loop.create_task(self._listen_to_world(), name="world-listener"),
+            ]
+        finally:
+            self._started.set()
+
+    def _make_presence(self):
+        if settings.REDIS_URL:
+            import redis.asyncio
+
+            client = redis.asyncio.Redis.from_url(
+                settings.REDIS_URL,
+                socket_timeout=settings.REDIS_TIMEOUT * 4,
+                socket_connect_timeout=settings.REDIS_TIMEOUT,
+                max_connections=settings.REDIS_MAX_CONNECTIONS,
+            )
+            return RedisPresence(client, prefix=settings.CACHES["default"].get("KEY_PREFIX", "mmo"))
+        return LocalPresence()
+
+    async def rebuild_area_index(self) -> None:
+        areas = await database_sync_to_async(AreaRepository.active)()
+        self.area_index = AreaIndex(areas)
+        logger.info("area index rebuilt with %d areas", len(self.area_index))
+
+    async def _listen_to_world(self) -> None:
+        """World-wide events for this process (not for one connection)."""
+        layer = get_channel_layer()
+        backoff = 1.0
+        while True:
+            try:
+                channel = await layer.new_channel()
+                await layer.group_add(realtime.WORLD_GROUP, channel)
+                backoff = 1.0
+                while True:
+                    event = await layer.receive(channel)
+                    if event.get("type") == "areas.changed":
+                        await self.rebuild_area_index()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("world listener failed; retrying in %.0f s", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    # Players -----------------------------------------------------------------
+
+    def join(self, player: LivePlayer) -> None:
+        self.players[player.player_id] = player
+
+    async def leave(self, player: LivePlayer) -> None:
+        """Forget a player who disconnected, writing their position first."""
+        if self.players.get(player.player_id) is player:
+            del self.players[player.player_id]
+            self._dirty.discard(player.player_id)
+        self._queue(player.row())
+        await self.flush()
+        try:
+            if player.player_id not in self.players:
+                await self.presence.remove(player.player_id)
+        except Exception:
+            logger.warning("could not remove %s from presence", player.player_id, exc_info=True)
+
+    def mark_dirty(self, player: LivePlayer) -> None:
+        self._dirty.add(player.player_id)
+
+    def _queue(self, row: PositionRow) -> None:
+        queued = self._pending.get(str(row.player_id))
+        if queued is None or queued.version < row.version:
+            self._pending[str(row.player_id)] = row
+
+    # Persistence -------------------------------------------------------------
+
+    def _take_batch(self) -> list[PositionRow]:
+        for player_id in self._dirty:
+            player = self.players.get(player_id)
+            if player is not None:
+                self._queue(player.row())
+        self._dirty.clear()
+        batch, self._pending = list(self._pending.values()), {}
+        return batch
+
+    async def flush(self) -> int:
+        """Write every accepted position not yet stored, in one batch."""
+        async with self._flush_lock:
+            batch = self._take_batch()
+            if not batch:
+                return 0
+            try:
+                written = await self.loop.run_in_executor(self._executor, _write_batch, batch)
+            except Exception:
+                # Keep them for the next attempt; versions make a retry harmless.
+                for row in batch:
+                    self._queue(row)
+                self.flush_failures += 1
+                raise
+            self.flushed_rows += len(batch)
+            return written
+
+    async def _flush_forever(self) -> None:
+        interval = settings.MOVEMENT_FLUSH_INTERVAL
+        delay = interval
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self.flush()
+                delay = interval
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                delay = min(max(delay * 2, interval), settings.MOVEMENT_FLUSH_MAX_BACKOFF)
+                logger.exception("position flush failed; retrying in %.1f s", delay)
+            await self._refresh_presence()
+
+    async def _refresh_presence(self) -> None:
+        try:
+            await self.presence.refresh([player.presence() for player in self.players.values()])
+        except Exception:
+            logger.warning("presence refresh failed", exc_info=True)
+
+    def flush_at_exit(self) -> None:
+        """Last resort at interpreter exit (SIGTERM): write what is still unsaved."""
+        batch = self._take_batch()
+        if batch:
+            try:
+                _write_batch(batch)
+                logger.info("wrote %d positions at exit", len(batch))
+            except Exception:
+                logger.exception("could not write %d positions at exit", len(batch))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self.flush()
+
+
+def _write_batch(rows: list[PositionRow]) -> int:
+    close_old_connections()
+    try:
+        return PositionRepository.write_batch(rows)
+    finally:
+        close_old_connections()
+
+
+_worlds: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, World]" = weakref.WeakKeyDictionary()
+
+
+@atexit.register
+def _flush_every_world_at_exit() -> None:
+    for world in list(_worlds.values()):
+        world.flush_at_exit()
+
+
+def live_world() -> World:
+    """The World of the running event loop."""
+    loop = asyncio.get_running_loop()
+    world = _worlds.get(loop)
+    if world is None:
+        world = _worlds[loop] = World(loop)
+    return world
