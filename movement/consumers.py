@@ -10,6 +10,7 @@ database in batches (movement.world).
 import asyncio
 import logging
 import re
+import time
 import uuid
 
 from channels.db import database_sync_to_async
@@ -147,7 +148,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         # The stored position is as old as its last write; the player may have
         # walked since then (on a connection that just ended), so the speed
         # allowance counts from that moment.
-        age = max(0.0, (timezone.now() - snapshot.updated_at).total_seconds())
+        age = self.world.seconds_since(snapshot.updated_at)
         now = self.world.clock()
         live = LivePlayer(
             player_id=snapshot.player_id,
@@ -169,11 +170,18 @@ class GameConsumer(AsyncWebsocketConsumer):
         )
         self.limits = limits
 
-        # Other connections of this player, here or on another process, give way.
+        # Other connections of this player, here or on another process, give way
+        # to the newest. (Events may arrive late: an older connection's own
+        # announcement can reach this one after it joined the group.)
+        self.authenticated_at = time.time_ns()
         await self._join_group(realtime.player_group(live.player_id))
         await self._publish(
             realtime.player_group(live.player_id),
-            {"type": "player.superseded", "channel": self.channel_name},
+            {
+                "type": "player.superseded",
+                "channel": self.channel_name,
+                "authenticated_at": self.authenticated_at,
+            },
         )
         await self._join_group(realtime.session_group(live.session_id))
         await self._join_group(realtime.GLOBAL_CHAT_GROUP)
@@ -233,7 +241,12 @@ class GameConsumer(AsyncWebsocketConsumer):
         await self.send(
             frame(
                 "move-ack",
-                {"position": lat_lng(lng, lat), "seq": seq, "area": area_id, "timestamp": timestamp},
+                {
+                    "position": lat_lng(lng, lat),
+                    "seq": seq,
+                    "area": area_id,
+                    "timestamp": timestamp,
+                },
             )
         )
         if area_id != live.area_id:
@@ -276,9 +289,7 @@ class GameConsumer(AsyncWebsocketConsumer):
     async def _follow_cells(self, live: LivePlayer, cell: tuple[int, int]):
         """Hear the cells around `cell`: join the new ones, leave the ones out of reach."""
         wanted = {realtime.cell_group(*c) for c in cells_around(cell)}
-        current = (
-            {realtime.cell_group(*c) for c in cells_around(live.cell)} if live.cell else set()
-        )
+        current = {realtime.cell_group(*c) for c in cells_around(live.cell)} if live.cell else set()
         for group in current - wanted:
             await self._leave_group(group)
         for group in wanted - current:
@@ -344,7 +355,10 @@ class GameConsumer(AsyncWebsocketConsumer):
             target_id = protocol.identifier(data, "targetId")
             if target_id == live.player_id:
                 raise ProtocolError("invalid_data", "You cannot message yourself.")
-            if not await self.world.presence.is_online(target_id) and target_id not in self.world.players:
+            if (
+                not await self.world.presence.is_online(target_id)
+                and target_id not in self.world.players
+            ):
                 raise ProtocolError("recipient_offline", "That player is not online.")
             await self._publish(realtime.player_group(target_id), {**event, "target_id": target_id})
             await self.send(
@@ -405,7 +419,8 @@ class GameConsumer(AsyncWebsocketConsumer):
         )
 
     async def player_superseded(self, event):
-        if event["channel"] != self.channel_name and not self.closing:
+        newer = event["authenticated_at"] > getattr(self, "authenticated_at", 0)
+        if event["channel"] != self.channel_name and newer and not self.closing:
             await self.send(
                 frame("force-disconnect", {"reason": "You connected from somewhere else."})
             )
@@ -466,4 +481,3 @@ def _bearer_token(scope) -> str | None:
             if kind.lower() == "bearer" and token.strip():
                 return token.strip()
     return None
-

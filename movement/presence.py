@@ -71,6 +71,9 @@ class LocalPresence:
     async def is_online(self, player_id: str) -> bool:
         return any(entry.player_id == player_id for entry in self._live())
 
+    async def clear(self) -> None:
+        self._entries.clear()
+
 
 # Redis's geo index covers latitudes up to this.
 _REDIS_GEO_MAX_LAT = 85.05112878
@@ -161,6 +164,14 @@ class RedisPresence:
         if moved_on:  # players who left the area since they were added to its set
             await self.redis.srem(self.area_prefix + area_id, *moved_on)
         return [entry for entry in entries if entry.area_id == area_id][:limit]
+
+    async def clear(self) -> None:
+        """Forget everyone (tests)."""
+        keys = [
+            key async for key in self.redis.scan_iter(match=f"{self.geo_key.rsplit(':', 1)[0]}:*")
+        ]
+        if keys:
+            await self.redis.delete(*keys)
 
     async def is_online(self, player_id: str) -> bool:
         seen_at = await self.redis.zscore(self.seen_key, player_id)

@@ -35,8 +35,7 @@ CREATE TEMPORARY TABLE IF NOT EXISTS position_batch (
 ) ON COMMIT DELETE ROWS
 """
 _POSTGIS_COPY = (
-    "COPY position_batch (player_id, lng, lat, direction, area_id, version, updated_at) "
-    "FROM STDIN"
+    "COPY position_batch (player_id, lng, lat, direction, area_id, version, updated_at) FROM STDIN"
 )
 _POSTGIS_UPDATE = """
 UPDATE player_positions AS p

@@ -97,6 +97,7 @@ class World:
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
         self.clock = time.monotonic  # server time for the speed rule
+        self.wall_clock = time.time  # for the age of stored positions
         self.players: dict[str, LivePlayer] = {}
         self.area_index = AreaIndex()
         self.presence = self._make_presence()
@@ -171,6 +172,10 @@ class World:
                 backoff = min(backoff * 2, 30.0)
 
     # Players -----------------------------------------------------------------
+
+    def seconds_since(self, moment) -> float:
+        """How long ago an aware datetime was, never negative."""
+        return max(0.0, self.wall_clock() - moment.timestamp())
 
     def join(self, player: LivePlayer) -> None:
         self.players[player.player_id] = player
@@ -256,11 +261,17 @@ class World:
                 logger.exception("could not write %d positions at exit", len(batch))
 
     async def stop(self) -> None:
+        """Stop the background tasks, write what is unsaved, and go offline."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         await self.flush()
+        for player_id in list(self.players):
+            try:
+                await self.presence.remove(player_id)
+            except Exception:
+                logger.warning("could not remove %s from presence", player_id, exc_info=True)
 
 
 def _write_batch(rows: list[PositionRow]) -> int:

@@ -55,13 +55,14 @@ ensure_postgis() {
         password=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.unquote(p.password or ""))' "$DATABASE_URL")
         database=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.unquote(p.path.lstrip("/")) or "postgres")' "$DATABASE_URL")
         log "creating database role $user and database $database"
-        as_root runuser -u postgres -- psql -p "$port" -qv ON_ERROR_STOP=1 \
-            -v user="$user" -v password="$password" <<'SQL'
+        # From /, which the postgres user can enter (the checkout may not be).
+        (cd / && as_root runuser -u postgres -- psql -p "$port" -qv ON_ERROR_STOP=1 \
+            -v user="$user" -v password="$password") <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN SUPERUSER PASSWORD %L', :'user', :'password')
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'user') \gexec
 SQL
-        as_root runuser -u postgres -- psql -p "$port" -qv ON_ERROR_STOP=1 \
-            -v user="$user" -v database="$database" <<'SQL'
+        (cd / && as_root runuser -u postgres -- psql -p "$port" -qv ON_ERROR_STOP=1 \
+            -v user="$user" -v database="$database") <<'SQL'
 SELECT format('CREATE DATABASE %I OWNER %I', :'database', :'user')
 WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'database') \gexec
 SQL
@@ -74,7 +75,7 @@ SQL
         major=$(psql "$url" -Atqc "select current_setting('server_version_num')::int / 10000")
         apt_install_missing "postgresql-$major-postgis-3"
     fi
-    psql "$url" -qc "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
+    PGOPTIONS="-c client_min_messages=warning" psql "$url" -qc "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
     log "PostGIS ready at $host:$port"
 }
 

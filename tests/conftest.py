@@ -27,6 +27,25 @@ def requires_redis():
         pytest.skip("runs on Redis only (set REDIS_URL=redis://…)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_connection_left_behind(django_db_setup, django_db_blocker):
+    """
+    End every other session on the test database before it is dropped: a
+    connection still checked out by a worker thread of a cancelled WebSocket
+    task would otherwise keep the database from being dropped.
+    """
+    yield
+    if not on_postgis():
+        return
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def empty_cache():
     """Each test starts and ends with an empty cache (only this suite's keys)."""

@@ -27,6 +27,10 @@ async def world():
     """This test's World, on a fake clock; stopped (and flushed) at the end."""
     world = live_world()
     world.clock = FakeClock()
+    # Stored positions then look brand new: a connection starts with the bare
+    # jitter allowance, whatever time the test took to set up.
+    world.wall_clock = world.clock
+    await world.presence.clear()
     yield world
     await world.stop()
 

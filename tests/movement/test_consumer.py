@@ -1,14 +1,656 @@
+"""The game WebSocket, driven through the real consumer and channel layer."""
+
+import asyncio
+import json
+from datetime import timedelta
+
 import pytest
+from channels.db import database_sync_to_async
+from django.core.management import call_command
+from django.utils import timezone
+
+from mmo.geo import point
+from movement.models import PlayerPosition
+from tests.conftest import bearer_client
+from tests.factories import FlagFactory
+from tests.geodesy import north_of_equator
+from tests.movement.conftest import Client, new_player, open_socket
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
+# A step east along the equator, in degrees per metre.
+DEG_PER_M = 1 / 111_319.49
 
-async def test_authenticate_then_move(connect, world):
+
+@database_sync_to_async
+def place(player, lng, lat):
+    PlayerPosition.objects.filter(pk=player.pk).update(location=point(lng, lat))
+
+
+@database_sync_to_async
+def stored_position(player):
+    return PlayerPosition.objects.get(pk=player.pk)
+
+
+# Authentication -------------------------------------------------------------------
+
+
+@pytest.mark.smoke
+async def test_authenticated_frame_carries_player_position_and_area(connect, world):
+    await database_sync_to_async(call_command)("seed_world")
+    await world.rebuild_area_index()
+
+    client = await connect(username="walker")
+
+    data = client.authenticated
+    assert data["playerId"] == str(client.player.pk)
+    assert data["playerData"]["username"] == "walker"
+    assert data["position"] == {"lat": 0.0, "lng": 0.0}
+    assert data["area"] == "starting-area"
+
+
+async def test_bearer_header_at_the_handshake_authenticates(world):
+    player, login = await new_player()
+
+    communicator = await open_socket(
+        headers=[(b"authorization", f"Bearer {login.tokens.access}".encode())]
+    )
+    message = await communicator.receive_json_from()
+
+    assert message["type"] == "authenticated"
+    assert message["data"]["playerId"] == str(player.pk)
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"token": "not-a-jwt"}, {"token": ""}, {}, {"token": 5}],
+    ids=["garbage", "empty", "missing", "number"],
+)
+async def test_bad_token_gets_auth_failed(world, data):
+    client = Client(await open_socket())
+
+    await client.send("authenticate", data)
+    message = await client.receive()
+
+    assert message["type"] == "error"
+    assert message["data"]["code"] in ("auth_failed", "invalid_data")
+    if message["data"]["code"] == "auth_failed":
+        assert (await client.communicator.receive_output(1))["type"] == "websocket.close"
+
+
+async def test_token_of_an_ended_session_is_refused(world):
+    player, login = await new_player()
+    await database_sync_to_async(bearer_client(login.tokens.access).post)("/api/auth/logout/")
+    client = Client(await open_socket())
+
+    await client.send("authenticate", {"token": login.tokens.access})
+
+    assert (await client.receive())["data"]["code"] == "auth_failed"
+
+
+async def test_claimed_player_id_must_match_the_token(world):
+    player, login = await new_player()
+    client = Client(await open_socket())
+
+    await client.send(
+        "authenticate",
+        {"token": login.tokens.access, "playerId": "00000000-0000-0000-0000-000000000000"},
+    )
+
+    assert (await client.receive())["data"]["code"] == "auth_failed"
+
+
+async def test_connection_without_authentication_closes_after_the_timeout(world, settings):
+    settings.WEBSOCKET_AUTH_TIMEOUT = 0.2
+    client = Client(await open_socket())
+
+    message = await client.receive(timeout=2)
+
+    assert message["data"]["code"] == "auth_timeout"
+    assert (await client.communicator.receive_output(1))["type"] == "websocket.close"
+
+
+async def test_messages_before_authentication_are_refused_but_the_socket_stays(world):
+    client = Client(await open_socket())
+
+    await client.send("heartbeat")
+    assert (await client.receive())["data"]["code"] == "not_authenticated"
+
+    player, login = await new_player()
+    await client.send("authenticate", {"token": login.tokens.access})
+    assert (await client.receive())["type"] == "authenticated"
+    await client.close()
+
+
+async def test_a_second_connection_forces_the_first_one_out(connect, world):
+    first = await connect()
+
+    second = await connect(player=first.player)
+
+    message = await first.receive()
+    assert message["type"] == "force-disconnect"
+    assert (await first.communicator.receive_output(1))["type"] == "websocket.close"
+    await second.send("heartbeat")
+    reply = await second.receive()
+    assert reply["type"] == "heartbeat-ack", reply
+
+
+async def test_logout_over_rest_closes_the_socket(connect, world):
     client = await connect()
 
-    assert client.authenticated["position"] == {"lat": 0.0, "lng": 0.0}
-    world.clock.advance(2)
-    ack = await client.move(0.0001, 0)
+    response = await database_sync_to_async(bearer_client(client.login.tokens.access).post)(
+        "/api/auth/logout/"
+    )
 
-    assert ack["type"] == "move-ack", ack
+    assert response.status_code == 204
+    assert (await client.receive(timeout=1))["type"] == "force-disconnect"
+    assert (await client.communicator.receive_output(1))["type"] == "websocket.close"
+
+
+async def test_session_revoked_from_another_session_closes_the_socket(connect, world):
+    client = await connect()
+    from tests.conftest import login_tokens
+
+    other = await database_sync_to_async(login_tokens)(client.player)
+
+    await database_sync_to_async(bearer_client(other.tokens.access).delete)(
+        f"/api/auth/sessions/{client.login.session.pk}/"
+    )
+
+    assert (await client.receive(timeout=1))["type"] == "force-disconnect"
+
+
+# Moves ------------------------------------------------------------------------------
+
+
+async def test_move_is_acknowledged_with_seq_area_and_timestamp(connect, world):
+    client = await connect()
+    world.clock.advance(5)
+
+    ack = await client.move(20 * DEG_PER_M, 0, seq=7, direction=450)
+
+    assert ack["type"] == "move-ack"
+    assert ack["data"]["seq"] == 7
+    assert ack["data"]["position"] == {"lat": 0, "lng": 20 * DEG_PER_M}
+    assert isinstance(ack["data"]["timestamp"], int)
+    assert world.players[str(client.player.pk)].direction == 90.0
+
+
+@pytest.mark.parametrize("metres, accepted", [(29.9, True), (30.1, False)])
+async def test_speed_limit_on_server_time(connect, world, settings, metres, accepted):
+    # A fresh connection holds the jitter allowance (5 m); 5 s at 5 m/s add 25 m.
+    client = await connect()
+    world.clock.advance(5)
+
+    reply = await client.move(metres * DEG_PER_M, 0)
+
+    assert reply["type"] == ("move-ack" if accepted else "move-rejected")
+    if not accepted:
+        assert reply["data"]["reason"] == "too_fast"
+        assert reply["data"]["position"] == {"lat": 0.0, "lng": 0.0}
+
+
+async def test_a_reconnecting_player_may_cover_the_time_since_their_last_stored_move(
+    connect, world
+):
+    import time as real_time
+
+    player, login = await new_player()
+    world.wall_clock = real_time.time
+    await database_sync_to_async(
+        lambda: PlayerPosition.objects.filter(pk=player.pk).update(
+            updated_at=timezone.now() - timedelta(seconds=4)
+        )
+    )()
+    client = await connect(player=player, login=login)
+
+    # 5 m of jitter + 4 s × 5 m/s, without the fake clock moving.
+    assert (await client.move(24.5 * DEG_PER_M, 0))["type"] == "move-ack"
+
+
+async def test_rapid_small_steps_cannot_outrun_the_limit(connect, world):
+    client = await connect()
+    accepted = 0
+    for step in range(1, 40):
+        world.clock.advance(0.1)  # 40 steps of 2 m in 4 s: 20 m/s
+        reply = await client.move(step * 2 * DEG_PER_M, 0)
+        if reply["type"] == "move-ack":
+            accepted += 1
+        else:
+            break
+
+    live = world.players[str(client.player.pk)]
+    walked = live.lng / DEG_PER_M
+    assert walked <= 5 * world.clock.now - 5 * 1000 + 5 + 0.01  # speed × time + jitter
+    assert accepted < 39
+
+
+@pytest.mark.parametrize("metres, accepted", [(599, True), (601, False)])
+async def test_range_from_the_start_point(connect, world, metres, accepted):
+    player, login = await new_player()
+    await place(player, 0, (metres - 10) / 110_574.2727)
+    client = await connect(player=player, login=login)
+    world.clock.advance(10)
+
+    target = north_of_equator(metres)
+    reply = await client.move(target.x, target.y)
+
+    assert reply["type"] == ("move-ack" if accepted else "move-rejected")
+    if not accepted:
+        assert reply["data"]["reason"] == "out_of_range"
+
+
+async def test_range_counts_from_own_flags_once_placed(connect, world):
+    client = await connect()
+    flag_spot = north_of_equator(1000)
+    await database_sync_to_async(FlagFactory)(owner=client.player, location=flag_spot)
+    await asyncio.sleep(0.2)  # the flags.changed event reloads the anchors
+    await place(client.player, 0, 0)
+
+    assert world.players[str(client.player.pk)].anchors == [(flag_spot.x, flag_spot.y)]
+
+
+async def test_entering_and_leaving_an_area(connect, world):
+    await database_sync_to_async(call_command)("seed_world")
+    await world.rebuild_area_index()
+    player, login = await new_player()
+    # A flag at the city's edge lets the player roam there, far from the start.
+    await database_sync_to_async(FlagFactory)(owner=player, location=point(0.01, 0))
+    await place(player, 0.0099, 0)  # just inside the starting area, east edge
+    client = await connect(player=player, login=login)
+    world.clock.advance(10)
+
+    await client.send("player-move", {"position": {"lat": 0, "lng": 0.0101}})
+
+    frames = [await client.receive() for _ in range(3)]
+    assert [f["type"] for f in frames] == ["move-ack", "area-left", "area-entered"]
+    assert frames[0]["data"]["area"] == "city-area"
+    assert frames[1]["data"] == {"areaId": "starting-area"}
+    assert frames[2]["data"] == {"areaId": "city-area"}
+
+
+async def test_a_clients_current_area_is_ignored(connect, world):
+    client = await connect()
+    world.clock.advance(2)
+
+    ack = await client.move(0.00001, 0, currentArea="city-area")
+
+    assert ack["data"]["area"] is None
+
+
+async def test_staff_area_change_reaches_the_area_index(connect, world, settings):
+    client = await connect()
+    staff, staff_login = await new_player(is_staff=True)
+    square = {
+        "type": "Polygon",
+        "coordinates": [
+            [[-0.001, -0.001], [0.001, -0.001], [0.001, 0.001], [-0.001, 0.001], [-0.001, -0.001]]
+        ],
+    }
+
+    response = await database_sync_to_async(bearer_client(staff_login.tokens.access).post)(
+        "/api/areas/",
+        {"id": "plaza", "name": "Plaza", "areaType": "city", "boundary": square},
+        format="json",
+    )
+    assert response.status_code == 201
+    for _ in range(50):
+        if world.area_index.area_at(0.0001, 0) == "plaza":
+            break
+        await asyncio.sleep(0.05)
+
+    world.clock.advance(5)
+    ack = await client.move(0.0001, 0)
+    assert ack["data"]["area"] == "plaza"
+
+
+# Interest management ----------------------------------------------------------------
+
+
+async def test_nearby_players_see_moves_and_far_ones_do_not(connect, world):
+    mover = await connect()
+    near_player, near_login = await new_player()
+    await place(near_player, 0.001, 0)  # about 110 m away
+    near = await connect(player=near_player, login=near_login)
+    far_player, far_login = await new_player()
+    await place(far_player, 0.01, 0)  # about 1.1 km away, several cells off
+    far = await connect(player=far_player, login=far_login)
+    world.clock.advance(5)
+
+    await mover.move(0.0001, 0, direction=90)
+
+    moved = await near.receive_type("player-moved")
+    assert moved["playerId"] == str(mover.player.pk)
+    assert moved["position"] == {"lat": 0, "lng": 0.0001}
+    assert moved["direction"] == 90
+    assert await far.nothing_more()
+    assert await mover.nothing_more()  # no echo of one's own move
+
+
+async def test_nearby_players_hear_of_a_disconnect(connect, world):
+    leaver = await connect()
+    stayer = await connect()
+
+    await leaver.close()
+
+    assert (await stayer.receive_type("player-disconnected")) == {"playerId": str(leaver.player.pk)}
+
+
+async def test_crossing_into_another_cell_changes_who_hears(connect, world, settings):
+    settings.MOVEMENT_CELL_SIZE_M = 100
+    mover = await connect()
+    listener_player, listener_login = await new_player()
+    await place(listener_player, 0.00185, 0)  # ~205 m east, two 100 m cells away
+    listener = await connect(player=listener_player, login=listener_login)
+
+    for lng in (0.0004, 0.0008):  # still in the mover's first cell
+        world.clock.advance(10)
+        assert (await mover.move(lng, 0))["type"] == "move-ack"
+    assert await listener.nothing_more()
+
+    world.clock.advance(10)
+    await mover.move(0.00095, 0)  # into the cell next to the listener's
+    moved = await listener.receive_type("player-moved")
+    assert moved["position"]["lng"] == 0.00095
+
+
+# Listings ---------------------------------------------------------------------------
+
+
+async def test_get_players_by_box_and_area(connect, world):
+    await database_sync_to_async(call_command)("seed_world")
+    await world.rebuild_area_index()
+    asker = await connect()
+    other = await connect(username="neighbour")
+    box = {"minLat": -0.01, "maxLat": 0.01, "minLng": -0.01, "maxLng": 0.01}
+
+    for key in ("bounds", "boundingBox"):
+        await asker.send("get-players", {key: box})
+        listed = await asker.receive_type("players-list")
+        assert {p["username"] for p in listed["players"]} >= {"neighbour"}
+        assert isinstance(listed["timestamp"], int)
+
+    await asker.send("get-players", {"areaId": "starting-area"})
+    listed = await asker.receive_type("players-list")
+    assert str(other.player.pk) in {p["playerId"] for p in listed["players"]}
+
+    await asker.send("get-players", {"areaId": "city-area"})
+    assert (await asker.receive_type("players-list"))["players"] == []
+
+
+async def test_get_flags_in_a_box(connect, world):
+    await database_sync_to_async(call_command)("seed_world")
+    client = await connect()
+
+    await client.send(
+        "get-flags", {"boundingBox": {"minLat": -1, "maxLat": 1, "minLng": -1, "maxLng": 1}}
+    )
+    flags = (await client.receive_type("flags-list"))["flags"]
+
+    assert [flag["name"] for flag in flags] == ["Start"]
+    assert set(flags[0]) == {
+        "id", "ownerId", "name", "position", "radius", "visualBoundary", "isPublic",
+        "toll", "isHardened", "isAbandoned", "health", "type",
+    }  # fmt: skip
+
+
+# Chat and heartbeat -------------------------------------------------------------------
+
+
+async def test_global_chat_reaches_everyone(connect, world):
+    sender = await connect()
+    listener = await connect()
+
+    await sender.send("chat-message", {"message": "  hello world  ", "scope": "global"})
+
+    for client in (sender, listener):
+        message = await client.receive_type("chat-message")
+        assert message["message"] == "hello world"
+        assert message["senderId"] == str(sender.player.pk)
+        assert message["scope"] == "global"
+
+
+async def test_area_chat_stays_in_the_area(connect, world):
+    await database_sync_to_async(call_command)("seed_world")
+    await world.rebuild_area_index()
+    sender = await connect()
+    inside = await connect()
+    outsider_player, outsider_login = await new_player()
+    await place(outsider_player, 0.02, 0)  # in the city
+    outsider = await connect(player=outsider_player, login=outsider_login)
+
+    await sender.send("chat-message", {"message": "locals only", "scope": "area"})
+
+    assert (await inside.receive_type("chat-message"))["message"] == "locals only"
+    assert await outsider.nothing_more()
+
+
+async def test_private_chat_reaches_only_its_target(connect, world):
+    sender = await connect()
+    target = await connect()
+    bystander = await connect()
+
+    await sender.send(
+        "chat-message",
+        {"message": "psst", "scope": "private", "targetId": str(target.player.pk)},
+    )
+
+    sent = await sender.receive_type("chat-sent")
+    assert sent["targetId"] == str(target.player.pk)
+    received = await target.receive_type("chat-message")
+    assert (received["message"], received["scope"]) == ("psst", "private")
+    assert await bystander.nothing_more()
+
+
+async def test_private_chat_to_an_offline_player_is_refused(connect, world):
+    sender = await connect()
+    offline, _ = await new_player()
+
+    await sender.send(
+        "chat-message", {"message": "hi", "scope": "private", "targetId": str(offline.pk)}
+    )
+
+    assert (await sender.receive_type("error"))["code"] == "recipient_offline"
+
+
+async def test_chat_is_rate_limited(connect, world, settings):
+    settings.CHAT_BURST = 2
+    settings.CHAT_RATE = 0.01
+    client = await connect()
+
+    for n in range(3):
+        await client.send("chat-message", {"message": f"spam {n}"})
+
+    codes = []
+    for _ in range(3):
+        message = await client.receive()
+        codes.append(message["type"] if message["type"] != "error" else message["data"]["code"])
+    assert codes.count("chat-message") == 2 and "rate_limited" in codes
+
+
+async def test_heartbeat(connect, world):
+    client = await connect()
+
+    await client.send("heartbeat")
+
+    message = await client.receive()
+    assert message["type"] == "heartbeat-ack" and isinstance(message["data"]["timestamp"], int)
+
+
+# Bad frames -------------------------------------------------------------------------
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("not json", "invalid_json"),
+        ("[1, 2]", "invalid_frame"),
+        ('{"data": {}}', "invalid_frame"),
+        ('{"type": "player-move", "data": []}', "invalid_frame"),
+        ('{"type": "teleport-anywhere", "data": {}}', "unknown_type"),
+        ('{"type": "player-move", "data": {"position": {"lat": "0", "lng": 0}}}', "invalid_data"),
+        ('{"type": "player-move", "data": {"position": {"lat": NaN, "lng": 0}}}', "invalid_json"),
+        (
+            '{"type": "player-move", "data": {"position": {"lat": 0, "lng": Infinity}}}',
+            "invalid_json",
+        ),
+        ('{"type": "player-move", "data": {"position": {"lat": 0, "lng": 1e400}}}', "invalid_data"),
+        (
+            '{"type": "player-move", "data": {"position": {"lat": 91, "lng": 0}}}',
+            "invalid_position",
+        ),
+        (
+            '{"type": "player-move", "data": {"position": {"lat": 0, "lng": -181}}}',
+            "invalid_position",
+        ),
+        (
+            '{"type": "player-move", "data": {"position": {"lat": 0, "lng": 0}, "seq": "x"}}',
+            "invalid_data",
+        ),
+        ('{"type": "player-move", "data": {"position": [0, 0]}}', "invalid_data"),
+        ('{"type": "chat-message", "data": {"message": 42}}', "invalid_data"),
+        ('{"type": "chat-message", "data": {"message": "x", "scope": "galaxy"}}', "invalid_data"),
+        ('{"type": "get-players", "data": {}}', "invalid_data"),
+        (
+            '{"type": "get-players", "data": {"bounds": {"minLat": 5, "maxLat": 1, "minLng": 0, "maxLng": 1}}}',
+            "invalid_data",
+        ),
+        ('{"type": "authenticate", "data": {"token": "x"}}', "already_authenticated"),
+    ],
+)
+async def test_bad_frames_get_an_error_and_the_socket_stays_open(connect, world, text, code):
+    client = await connect()
+
+    await client.send_text(text)
+    message = await client.receive()
+
+    assert message["type"] == "error"
+    assert message["data"]["code"] == code
+    assert message["data"]["message"]
+    await client.send("heartbeat")
+    assert (await client.receive())["type"] == "heartbeat-ack"
+
+
+async def test_oversized_and_binary_frames_are_refused(connect, world):
+    client = await connect()
+
+    await client.send_text(json.dumps({"type": "heartbeat", "data": {"pad": "x" * 17_000}}))
+    assert (await client.receive())["data"]["code"] == "frame_too_large"
+    await client.communicator.send_to(bytes_data=b"\x00\x01")
+    assert (await client.receive())["data"]["code"] == "invalid_frame"
+    await client.send("heartbeat")
+    assert (await client.receive())["type"] == "heartbeat-ack"
+
+
+async def test_message_flood_is_rate_limited_then_closed(connect, world, settings):
+    settings.WEBSOCKET_BURST = 5
+    settings.WEBSOCKET_RATE = 1
+    settings.WEBSOCKET_ABUSE_LIMIT = 10
+    client = await connect()
+
+    for _ in range(30):
+        await client.send("heartbeat")
+    replies = []
+    while True:
+        output = await client.communicator.receive_output(1)
+        if output["type"] == "websocket.close":
+            break
+        replies.append(json.loads(output["text"]))
+
+    codes = [r["data"]["code"] for r in replies if r["type"] == "error"]
+    # The burst of 5, less the authenticate message (the fake clock stands still).
+    assert sum(r["type"] == "heartbeat-ack" for r in replies) == 4
+    assert codes and set(codes) == {"rate_limited"}
+    assert output["code"] == 4008
+
+
+# Persistence --------------------------------------------------------------------------
+
+
+async def test_accepted_positions_are_flushed_in_a_batch(connect, world):
+    walkers = [await connect() for _ in range(3)]
+    world.clock.advance(5)
+    for n, walker in enumerate(walkers):
+        await walker.move((n + 1) * 5 * DEG_PER_M, 0, direction=45)
+
+    await world.flush()
+
+    for n, walker in enumerate(walkers):
+        stored = await stored_position(walker.player)
+        assert stored.location.x == pytest.approx((n + 1) * 5 * DEG_PER_M)
+        assert stored.direction == 45
+        assert stored.version > 0
+
+
+async def test_disconnect_writes_the_position(connect, world):
+    client = await connect()
+    world.clock.advance(5)
+    await client.move(10 * DEG_PER_M, 0)
+
     await client.close()
+
+    assert (await stored_position(client.player)).location.x == pytest.approx(10 * DEG_PER_M)
+
+
+async def test_a_failed_flush_keeps_positions_for_the_next(connect, world, monkeypatch):
+    import movement.world
+
+    client = await connect()
+    world.clock.advance(5)
+    await client.move(10 * DEG_PER_M, 0)
+    real_write = movement.world._write_batch
+
+    def database_restarting(rows):
+        raise ConnectionError("the database is restarting")
+
+    monkeypatch.setattr(movement.world, "_write_batch", database_restarting)
+    with pytest.raises(ConnectionError):
+        await world.flush()
+    monkeypatch.setattr(movement.world, "_write_batch", real_write)
+
+    assert await world.flush() == 1
+    assert (await stored_position(client.player)).location.x == pytest.approx(10 * DEG_PER_M)
+
+
+async def test_a_replayed_older_batch_does_not_move_a_player_back(connect, world):
+    from movement.repositories import PositionRepository
+
+    client = await connect()
+    world.clock.advance(5)
+    await client.move(10 * DEG_PER_M, 0)
+    old_row = world.players[str(client.player.pk)].row()
+    world.clock.advance(5)
+    await client.move(20 * DEG_PER_M, 0)
+    await world.flush()
+
+    changed = await database_sync_to_async(PositionRepository.write_batch)([old_row])
+
+    assert changed == 0
+    assert (await stored_position(client.player)).location.x == pytest.approx(20 * DEG_PER_M)
+
+
+async def test_moves_make_no_database_query(connect, world, settings, monkeypatch):
+    """Counted in every thread, not only this one: no move reaches the database."""
+    from django.db.backends import utils
+
+    settings.MOVEMENT_FLUSH_INTERVAL = 3600  # keep the flusher out of the count
+    client = await connect()
+    listener = await connect()
+    statements = []
+    real_execute = utils.CursorWrapper._execute_with_wrappers
+
+    def counting(self, sql, *args, **kwargs):
+        statements.append(sql)
+        return real_execute(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(utils.CursorWrapper, "_execute_with_wrappers", counting)
+    for step in range(1, 51):
+        world.clock.advance(1)
+        reply = await client.move(step * 4 * DEG_PER_M, 0, seq=step)
+        assert reply["type"] == "move-ack"
+    for _ in range(50):
+        await listener.receive_type("player-moved")
+
+    assert statements == []
