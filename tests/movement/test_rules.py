@@ -1,0 +1,125 @@
+"""The movement rules in memory: speed allowance, distances, areas."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mmo.geo import distance_m, point
+from movement.area_index import AreaIndex
+from movement.rules import MovementLimits, SpeedAllowance, nearest_anchor_m
+
+LIMITS = MovementLimits(max_speed=5.0, jitter_m=5.0, burst_seconds=10.0, range_m=600.0)
+
+
+@pytest.mark.smoke
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(min_value=0, max_value=30, allow_nan=False),  # seconds since last try
+            st.floats(min_value=0, max_value=200, allow_nan=False),  # metres asked for
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_accepted_path_never_exceeds_the_speed_bound(attempts):
+    """Over any span of time, accepted metres ≤ max_speed × span + capacity."""
+    now = 0.0
+    allowance = SpeedAllowance(LIMITS, now=now)
+    accepted = []  # (time, metres)
+    for elapsed, metres in attempts:
+        now += elapsed
+        if allowance.spend(metres, now):
+            accepted.append((now, metres))
+
+    for i in range(len(accepted)):
+        walked = 0.0
+        for j in range(i, len(accepted)):
+            walked += accepted[j][1]
+            span = accepted[j][0] - accepted[i][0]
+            assert walked <= LIMITS.max_speed * span + LIMITS.capacity_m + 1e-6
+
+
+def test_allowance_refills_at_walking_speed_up_to_its_capacity():
+    allowance = SpeedAllowance(LIMITS, now=0.0)
+
+    assert allowance.available(0.0) == 5.0
+    assert allowance.available(4.0) == 25.0
+    assert allowance.available(3600.0) == LIMITS.capacity_m == 55.0
+
+
+def test_a_refused_move_costs_nothing():
+    allowance = SpeedAllowance(LIMITS, now=0.0)
+
+    assert not allowance.spend(30.0, 4.0)
+    assert allowance.spend(25.0, 4.0)
+    assert not allowance.spend(0.5, 4.0)
+
+
+def test_nearest_anchor():
+    anchors = [(0.0, 0.0), (0.01, 0.0)]
+
+    assert nearest_anchor_m(0.009, 0.0, anchors) == pytest.approx(111.3, abs=0.5)
+
+
+@pytest.mark.django_db
+def test_in_memory_distance_agrees_with_postgis(requires_postgis):
+    from tests.geodesy import spheroid_distance
+
+    for lng, lat, d_lng, d_lat in [
+        (0, 0, 0.005, 0.0),
+        (2.35, 48.85, 0.003, -0.004),
+        (-98.5, 39.8, 0.0, 0.0054),
+        (179.999, -25.0, -179.998 - 179.999, 0.001),  # across the antimeridian
+        (133.77, -70.0, 0.01, 0.002),
+    ]:
+        a, b = point(lng, lat), point(((lng + d_lng + 180) % 360) - 180, lat + d_lat)
+        assert distance_m(a.x, a.y, b.x, b.y) == pytest.approx(spheroid_distance(a, b), abs=0.01)
+
+
+class FakeArea:
+    def __init__(self, pk, wkt):
+        from django.contrib.gis.geos import GEOSGeometry
+
+        self.pk = pk
+        self.boundary = GEOSGeometry(wkt, srid=4326)
+
+
+def test_area_index_respects_holes_and_prefers_the_smallest_area():
+    index = AreaIndex(
+        [
+            FakeArea(
+                "wild",
+                "MULTIPOLYGON(((-1 -1, 1 -1, 1 1, -1 1, -1 -1), (0.5 0.5, 0.6 0.5, 0.6 0.6, 0.5 0.6, 0.5 0.5)))",
+            ),
+            FakeArea("town", "MULTIPOLYGON(((-0.1 -0.1, 0.1 -0.1, 0.1 0.1, -0.1 0.1, -0.1 -0.1)))"),
+        ]
+    )
+
+    assert index.area_at(0, 0) == "town"  # inside both: the smaller wins
+    assert index.area_at(0.9, 0.9) == "wild"
+    assert index.area_at(0.55, 0.55) is None  # in the hole
+    assert index.area_at(5, 5) is None
+    assert AreaIndex().area_at(0, 0) is None
+
+
+@pytest.mark.django_db
+def test_area_index_agrees_with_postgis_on_the_sample_world(requires_postgis):
+    import random
+
+    from django.core.management import call_command
+
+    from areas.models import Area
+    from areas.repositories import AreaRepository
+
+    call_command("seed_world")
+    index = AreaIndex(AreaRepository.active())
+    rng = random.Random(7)
+    for _ in range(300):
+        lng, lat = rng.uniform(-0.12, 0.12), rng.uniform(-0.12, 0.12)
+        in_db = set(
+            Area.objects.filter(boundary__contains=point(lng, lat)).values_list("id", flat=True)
+        )
+        found = index.area_at(lng, lat)
+        assert (found is None and not in_db) or found in in_db, (lng, lat, found, in_db)
