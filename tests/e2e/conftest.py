@@ -5,6 +5,7 @@ subprocess, serving the test database that the tests fill.
 
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -50,55 +51,114 @@ def wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path, time
     raise RuntimeError(f"the server did not become healthy:\n{log_path.read_text()}")
 
 
-@pytest.fixture(scope="session")
-def asgi_server(django_db_setup, django_db_blocker, tmp_path_factory, requires_postgis_session):
-    """The base URL of a daphne process serving this test run's database."""
+class ServerProcess:
+    """A daphne process serving mmo.asgi with the production settings."""
+
+    def __init__(self, workdir: Path, env: dict, name: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws/game/"
+        self.log_path = workdir / f"{name}.log"
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    VENV_BIN / "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "mmo.asgi:application",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until_healthy(self.url, self.process, self.log_path)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=20) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def server_environment(workdir: Path, static_root: Path, **overrides) -> dict:
+    """The production settings, on this test run's database, over plain HTTP."""
     from django.db import connection
 
-    workdir = tmp_path_factory.mktemp("asgi-server")
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "mmo.settings.production",
         "DATABASE_URL": database_url_of(connection.settings_dict),
-        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SECRET_KEY": SERVER_SECRET_KEY,
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        # Plain HTTP on loopback: no TLS in front of this server.
         "SECURE_SSL_REDIRECT": "false",
         "SESSION_COOKIE_SECURE": "false",
         "CSRF_COOKIE_SECURE": "false",
         "SECURE_HSTS_SECONDS": "0",
-        "STATIC_ROOT": str(workdir / "static"),
+        "STATIC_ROOT": str(static_root),
         "MMO_VAR_DIR": str(workdir),
+        "CACHE_KEY_PREFIX": "mmo-e2e",
+        "CHANNEL_LAYER_PREFIX": "mmo-e2e",
+        # Every test registers its players from this one address.
+        "THROTTLE_REGISTER": "10000/minute",
+        "THROTTLE_LOGIN": "10000/minute",
     }
+    env.update({key: str(value) for key, value in overrides.items()})
+    return env
+
+
+# One signing key for every server of the run, so that their tokens agree.
+SERVER_SECRET_KEY = secrets.token_urlsafe(50)
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory, requires_postgis_session, django_db_setup):
+    static_root = tmp_path_factory.mktemp("static")
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT,
-        env=env,
+        env=server_environment(static_root, static_root),
         check=True,
         timeout=300,
     )
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = workdir / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [VENV_BIN / "daphne", "-b", "127.0.0.1", "-p", str(port), "mmo.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    return static_root
+
+
+@pytest.fixture
+def start_server(collected_static, tmp_path):
+    """`start_server(**settings)` → a running ServerProcess; all are stopped at the end."""
+    started = []
+
+    def start(name="server", **overrides):
+        env = server_environment(tmp_path, collected_static, **overrides)
+        server = ServerProcess(tmp_path, env, name)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def asgi_server(collected_static, tmp_path_factory):
+    """The base URL of a daphne process serving this test run's database."""
+    workdir = tmp_path_factory.mktemp("asgi-server")
+    server = ServerProcess(workdir, server_environment(workdir, collected_static), "server")
     try:
-        wait_until_healthy(url, process, log_path)
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -107,3 +167,32 @@ def requires_postgis_session():
 
     if not on_postgis():
         pytest.skip("the end-to-end server runs on PostGIS only (set DATABASE_URL=postgis://…)")
+
+
+@pytest.fixture(scope="module")
+def embedded_server(tmp_path_factory):
+    """A daphne process on the embedded default: SpatiaLite, in-memory layers."""
+    workdir = tmp_path_factory.mktemp("embedded")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="mmo.settings.base",
+        DEBUG="true",
+        MMO_VAR_DIR=str(workdir),
+        THROTTLE_REGISTER="10000/minute",
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+    server = ServerProcess(workdir, env, "embedded")
+    try:
+        yield server
+    finally:
+        server.stop()
