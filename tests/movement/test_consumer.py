@@ -161,6 +161,19 @@ async def test_session_revoked_from_another_session_closes_the_socket(connect, w
     assert (await client.receive(timeout=1))["type"] == "force-disconnect"
 
 
+async def test_deactivating_the_account_closes_the_socket(connect, world):
+    client = await connect()
+
+    def deactivate():
+        client.player.is_active = False
+        client.player.save()
+
+    await database_sync_to_async(deactivate)()
+
+    assert (await client.receive(timeout=1))["data"]["reason"] == "This account is deactivated."
+    assert (await client.communicator.receive_output(1))["code"] == 4003
+
+
 # Moves ------------------------------------------------------------------------------
 
 
