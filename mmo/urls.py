@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from areas.api.urls import urlpatterns as area_urls
 from flags.api.urls import urlpatterns as flag_urls
 from mmo.health import health
+from movement import live_map
 from players.api.urls import auth_urlpatterns, player_urlpatterns
 
 api_urlpatterns = [
@@ -19,6 +20,8 @@ api_urlpatterns = [
 
 urlpatterns = [
     path("api/", include(api_urlpatterns)),
+    path("admin/live-map/", admin.site.admin_view(live_map.live_map), name="live-map"),
+    path("admin/live-map/players/", live_map.live_players, name="live-map-players"),
     path("admin/", admin.site.urls),
 ]
 

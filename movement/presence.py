@@ -137,23 +137,28 @@ class RedisPresence:
 
     async def in_box(self, box, limit: int) -> list[PresenceEntry]:
         min_lng, min_lat, max_lng, max_lat = box
-        min_lat = max(min_lat, -_REDIS_GEO_MAX_LAT)
-        max_lat = min(max_lat, _REDIS_GEO_MAX_LAT)
-        if min_lat > max_lat:
-            return []
-        center_lng, center_lat = (min_lng + max_lng) / 2, (min_lat + max_lat) / 2
-        width = distance_m(min_lng, center_lat, max_lng, center_lat) if max_lng > min_lng else 1
-        height = distance_m(center_lng, min_lat, center_lng, max_lat) if max_lat > min_lat else 1
-        # Redis searches a box in metres around the centre; a slightly larger
-        # one, then the exact lng/lat test, covers the curvature between them.
-        player_ids = await self.redis.geosearch(
-            self.geo_key,
-            longitude=center_lng,
-            latitude=center_lat,
-            width=width * 1.02 + 1,
-            height=height * 1.02 + 1,
-            unit="m",
-        )
+        if max_lng - min_lng > 90 or max_lat - min_lat > 45:
+            # A box this wide is most of the world: everyone online, then filtered.
+            horizon = time.time() - settings.PRESENCE_TTL
+            player_ids = await self.redis.zrangebyscore(self.seen_key, horizon, "+inf")
+        else:
+            min_lat = max(min_lat, -_REDIS_GEO_MAX_LAT)
+            max_lat = min(max_lat, _REDIS_GEO_MAX_LAT)
+            if min_lat > max_lat:
+                return []
+            center_lng, center_lat = (min_lng + max_lng) / 2, (min_lat + max_lat) / 2
+            width = distance_m(min_lng, center_lat, max_lng, center_lat)
+            height = distance_m(center_lng, min_lat, center_lng, max_lat)
+            # Redis searches a box in metres around the centre; a slightly
+            # larger one, then the exact lng/lat test, covers the curvature.
+            player_ids = await self.redis.geosearch(
+                self.geo_key,
+                longitude=center_lng,
+                latitude=center_lat,
+                width=width * 1.02 + 1,
+                height=height * 1.02 + 1,
+                unit="m",
+            )
         entries = await self._entries(player_ids)
         return [entry for entry in entries if _in_box(entry, box)][:limit]
 
