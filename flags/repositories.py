@@ -1,11 +1,21 @@
 """Data access for flags; the list of active flags is cached."""
 
-from django.contrib.gis.geos import Point, Polygon
-from django.db.models import QuerySet
+import math
 
-from flags.models import Flag
+from django.contrib.gis.geos import Point, Polygon
+from django.db import connection
+from django.db.models import F, Max, QuerySet
+
+from flags.models import Flag, FlagType
 from mmo import cache
-from mmo.geo import within_metres
+from mmo.geo import distance_to, within_metres
+
+# Advisory locks for placements: namespaces of their own, cells of 0.02° (about 2.2 km).
+PLACEMENT_ROW_NAMESPACE = 0x6D6D6F00  # "mmo\0"
+PLACEMENT_CELL_NAMESPACE = 0x6D6D6F01
+LOCK_CELL_DEGREES = 0.02
+MAX_LOCKED_CELLS_PER_ROW = 16
+METRES_PER_DEGREE_LAT = 110_574.0
 
 ACTIVE_FLAGS_KEY = cache.key("flags", "active")
 
@@ -18,6 +28,75 @@ class FlagRepository:
     @staticmethod
     def get(flag_id) -> Flag | None:
         return Flag.objects.select_related("owner").filter(pk=flag_id).first()
+
+    @staticmethod
+    def get_for_update(flag_id) -> Flag | None:
+        return Flag.objects.select_for_update().filter(pk=flag_id).first()
+
+    @staticmethod
+    def largest_radius() -> float:
+        return Flag.objects.aggregate(largest=Max("radius"))["largest"] or 0.0
+
+    @staticmethod
+    def too_close_for(location: Point, separation: float, *, owner_id, max_radius: float):
+        """
+        The nearest standing flag of another player closer to `location` than
+        `separation` plus its own radius (system flags never count), with its
+        `distance` in metres; None if there is none. The GiST index narrows the
+        search to `separation + max_radius`, the exact test runs on the rest.
+        """
+        others = (
+            Flag.objects.filter(is_abandoned=False, owner__isnull=False)
+            .exclude(owner_id=owner_id)
+            .exclude(flag_type=FlagType.SYSTEM)
+            .filter(within_metres("location", location, separation + max_radius))
+        )
+        return (
+            others.annotate(distance=distance_to("location", location))
+            .filter(distance__lt=F("radius") + separation)
+            .order_by("distance")
+            .first()
+        )
+
+    @staticmethod
+    def lock_region(location: Point, metres: float) -> None:
+        """
+        Serialize flag placements that could conflict: transaction-level
+        advisory locks on every cell of a fixed grid that the box of `metres`
+        around `location` touches. Two placements closer than `metres` share at
+        least one cell, so the second waits for the first to commit and then
+        sees its flag. Near the poles a box spans too many cells; such a
+        placement takes its rows whole (an exclusive row lock, where ordinary
+        placements hold the row shared). Locks are taken rows first, each in
+        one order, so placements cannot deadlock. (SQLite writes one
+        transaction at a time and needs none of this.)
+        """
+        if connection.vendor != "postgresql":
+            return
+        lat_margin = metres / METRES_PER_DEGREE_LAT
+        cos_lat = max(math.cos(math.radians(min(abs(location.y) + lat_margin, 90.0))), 1e-9)
+        lng_margin = min(metres / (METRES_PER_DEGREE_LAT * cos_lat), 180.0)
+        rows = range(
+            math.floor((location.y - lat_margin) / LOCK_CELL_DEGREES),
+            math.floor((location.y + lat_margin) / LOCK_CELL_DEGREES) + 1,
+        )
+        cols = range(
+            math.floor((location.x - lng_margin) / LOCK_CELL_DEGREES),
+            math.floor((location.x + lng_margin) / LOCK_CELL_DEGREES) + 1,
+        )
+        whole_rows = len(cols) > MAX_LOCKED_CELLS_PER_ROW
+        row_lock = "pg_advisory_xact_lock" if whole_rows else "pg_advisory_xact_lock_shared"
+        with connection.cursor() as cursor:
+            for row in rows:
+                cursor.execute(f"SELECT {row_lock}(%s, %s)", [PLACEMENT_ROW_NAMESPACE, row])
+            if whole_rows:
+                return
+            for row in rows:
+                for col in cols:
+                    cursor.execute(
+                        "SELECT pg_advisory_xact_lock(%s, %s)",
+                        [PLACEMENT_CELL_NAMESPACE, row * 100_000 + col],
+                    )
 
     @staticmethod
     def active() -> list[Flag]:

@@ -11,7 +11,7 @@ from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point, Polygon
 from django.contrib.gis.measure import D
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import BooleanField, F, Func, Q
+from django.db.models import BooleanField, F, FloatField, Func, Q
 
 WGS84 = 4326
 WEB_MERCATOR = 3857
@@ -144,6 +144,31 @@ def within_metres(column: str, center: Point, metres: float) -> Q | _GeographyDW
     if connection.vendor == "postgresql":
         return _GeographyDWithin(column, center, metres)
     return Q(**{f"{column}__distance_lte": (center, D(m=metres))})
+
+
+class _SpheroidDistance(Func):
+    """Metres from a point column to `center` on the WGS84 spheroid."""
+
+    output_field = FloatField()
+
+    def __init__(self, column: str, center: Point):
+        super().__init__(F(column))
+        self.center = center
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column_sql, params = compiler.compile(self.source_expressions[0])
+        if connection.vendor == "postgresql":
+            return (
+                f"ST_Distance(({column_sql})::geography, %s::geography)",
+                [*params, self.center.ewkt],
+            )
+        # SpatiaLite: the third argument asks for the ellipsoid, not the sphere.
+        return f"Distance({column_sql}, GeomFromText(%s, 4326), 1)", [*params, self.center.wkt]
+
+
+def distance_to(column: str, center: Point) -> _SpheroidDistance:
+    """An expression: metres from `column` to `center`, as within_metres measures them."""
+    return _SpheroidDistance(column, center)
 
 
 def bounding_box(*, min_lng: float, min_lat: float, max_lng: float, max_lat: float) -> Polygon:

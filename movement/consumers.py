@@ -19,6 +19,8 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
 
+from flags import services as flag_services
+from flags.frames import flag_frame
 from flags.repositories import FlagRepository
 from mmo import realtime
 from mmo.geo import bounding_box, distance_m
@@ -169,6 +171,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             anchors=snapshot.anchors,
         )
         self.limits = limits
+        self.player = player
 
         # Other connections of this player, here or on another process, give way
         # to the newest. (Events may arrive late: an older connection's own
@@ -323,6 +326,94 @@ class GameConsumer(AsyncWebsocketConsumer):
         flags = await database_sync_to_async(_flags_in_box)(box, settings.WEBSOCKET_LIST_LIMIT)
         await self.send(frame("flags-list", {"flags": flags}))
 
+    # Flags --------------------------------------------------------------------------
+
+    async def on_place_flag(self, data, now):
+        lng, lat = protocol.position(data)
+        name = protocol.text(data, "name", max_length=100)
+        is_public = protocol.boolean(data, "isPublic", default=False)
+        toll = protocol.integer(data, "toll", default=0)
+        try:
+            flag = await database_sync_to_async(flag_services.flag_place)(
+                player=self.player, lng=lng, lat=lat, name=name, is_public=is_public, toll=toll
+            )
+        except flag_services.FlagActionRefused as refused:
+            await self.send(frame("flag-placement-failed", _refusal(refused)))
+            return
+        await self.send(frame("flag-placed", {"flag": flag_frame(flag)}))
+
+    async def on_harden_flag(self, data, now):
+        flag_id = protocol.identifier(data, "flagId")
+        try:
+            flag = await database_sync_to_async(flag_services.flag_harden)(
+                player=self.player, flag_id=flag_id
+            )
+        except flag_services.FlagActionRefused as refused:
+            await self.send(frame("flag-harden-failed", {"flagId": flag_id, **_refusal(refused)}))
+            return
+        await self.send(frame("flag-hardened", {"flagId": flag_id, "flag": flag_frame(flag)}))
+
+    async def on_remove_flag(self, data, now):
+        flag_id = protocol.identifier(data, "flagId")
+        try:
+            refund = await database_sync_to_async(flag_services.flag_remove)(
+                player=self.player, flag_id=flag_id
+            )
+        except flag_services.FlagActionRefused as refused:
+            await self.send(frame("flag-remove-failed", {"flagId": flag_id, **_refusal(refused)}))
+            return
+        await self.send(frame("flag-removed", {"flagId": flag_id, "resources": refund}))
+
+    async def on_teleport_to_flag(self, data, now):
+        flag_id = protocol.identifier(data, "flagId")
+        try:
+            teleport = await database_sync_to_async(flag_services.flag_teleport)(
+                player=self.player, flag_id=flag_id
+            )
+        except flag_services.FlagActionRefused as refused:
+            await self.send(frame("teleport-failed", {"flagId": flag_id, **_refusal(refused)}))
+            return
+        await self._land(teleport.lng, teleport.lat, teleport.version)
+        await self.send(
+            frame(
+                "teleport-success",
+                {
+                    "flagId": flag_id,
+                    "position": lat_lng(teleport.lng, teleport.lat),
+                    "cost": teleport.cost,
+                    "area": self.live.area_id if self.live else None,
+                },
+            )
+        )
+
+    async def _land(self, lng: float, lat: float, version: int):
+        """Put the live player where a teleport took them: a jump, not a walk."""
+        live = self.live
+        if live is None or version <= live.version:
+            return
+        live.lng, live.lat, live.version = lng, lat, version
+        live.updated_at = timezone.now()
+        live.allowance = SpeedAllowance(self.limits, now=self.world.clock())
+        live.anchors = await database_sync_to_async(player_anchors)(player_id=live.player_id)
+        area_id = self.world.area_index.area_at(lng, lat)
+        if area_id != live.area_id:
+            await self._change_area(live, area_id)
+        await self._follow_cells(live, cell_of(lng, lat))
+        timestamp = now_ms()
+        await self._publish(
+            realtime.cell_group(*live.cell),
+            {
+                "type": "player.moved",
+                "player_id": live.player_id,
+                "username": live.username,
+                "display_name": live.display_name,
+                "lng": lng,
+                "lat": lat,
+                "direction": live.direction,
+                "timestamp": timestamp,
+            },
+        )
+
     # Chat and heartbeat -------------------------------------------------------------
 
     async def on_chat_message(self, data, now):
@@ -378,6 +469,10 @@ class GameConsumer(AsyncWebsocketConsumer):
         "get-flags": on_get_flags,
         "chat-message": on_chat_message,
         "heartbeat": on_heartbeat,
+        "place-flag": on_place_flag,
+        "harden-flag": on_harden_flag,
+        "remove-flag": on_remove_flag,
+        "teleport-to-flag": on_teleport_to_flag,
     }
 
     # Channel-layer events ---------------------------------------------------------
@@ -435,6 +530,19 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     player_ended = session_ended
 
+    async def flag_placed(self, event):
+        if self.live is not None and event["actor_id"] != self.live.player_id:
+            await self.send(frame("flag-placed-by-other", {"flag": event["flag"]}))
+
+    async def flag_removed(self, event):
+        if self.live is not None and event["actor_id"] != self.live.player_id:
+            await self.send(frame("flag-removed", {"flagId": event["flag_id"]}))
+
+    async def player_teleported(self, event):
+        """A teleport made over REST (or on another connection) moves this one too."""
+        if self.live is not None:
+            await self._land(event["lng"], event["lat"], event["version"])
+
     async def flags_changed(self, event):
         if self.live is not None:
             self.live.anchors = await database_sync_to_async(player_anchors)(
@@ -460,6 +568,10 @@ class GameConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_send(group, event)
 
 
+def _refusal(refused) -> dict:
+    return {"reason": refused.reason, "code": refused.code}
+
+
 def _matches(entry, area_id, box) -> bool:
     if area_id is not None:
         return entry.area_id == area_id
@@ -471,7 +583,7 @@ def _flags_in_box(box, limit: int) -> list[dict]:
     min_lng, min_lat, max_lng, max_lat = box
     polygon = bounding_box(min_lng=min_lng, min_lat=min_lat, max_lng=max_lng, max_lat=max_lat)
     flags = FlagRepository.in_box(polygon).order_by("created_at")[:limit]
-    return [protocol.flag_frame(flag) for flag in flags]
+    return [flag_frame(flag) for flag in flags]
 
 
 def _bearer_token(scope) -> str | None:

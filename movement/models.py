@@ -28,6 +28,10 @@ class PlayerPosition(models.Model):
     )
     updated_at = models.DateTimeField(default=timezone.now)
     version = models.BigIntegerField(default=0)
+    # The flag the player last teleported to: they may roam around it too.
+    anchor_flag = models.ForeignKey(
+        "flags.Flag", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         db_table = "player_positions"

@@ -61,6 +61,20 @@ def parse_frame(text: str) -> tuple[str, dict]:
 # Field readers: each names the field it refuses.
 
 
+def boolean(data: dict, key: str, *, default: bool) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise ProtocolError("invalid_data", f"`{key}` must be true or false.")
+    return value
+
+
+def integer(data: dict, key: str, *, default: int) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError("invalid_data", f"`{key}` must be an integer.")
+    return value
+
+
 def number(data: dict, key: str, *, required: bool = True) -> float | None:
     value = data.get(key)
     if value is None:
@@ -134,21 +148,3 @@ def bounding_box(data: dict, *keys: str) -> tuple[float, float, float, float] | 
 
 def lat_lng(lng: float, lat: float) -> dict:
     return {"lat": lat, "lng": lng}
-
-
-def flag_frame(flag) -> dict:
-    """A flag with the original client's keys."""
-    return {
-        "id": str(flag.pk),
-        "ownerId": str(flag.owner_id) if flag.owner_id else None,
-        "name": flag.name,
-        "position": lat_lng(flag.location.x, flag.location.y),
-        "radius": flag.radius,
-        "visualBoundary": flag.visual_boundary,
-        "isPublic": flag.is_public,
-        "toll": flag.toll,
-        "isHardened": flag.is_hardened,
-        "isAbandoned": flag.is_abandoned,
-        "health": flag.health,
-        "type": flag.flag_type,
-    }

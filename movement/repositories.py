@@ -69,6 +69,16 @@ class PositionRepository:
         return PlayerPosition.objects.select_related("current_area").filter(pk=player_id).first()
 
     @staticmethod
+    def anchor_flag_point(player_id) -> tuple[float, float] | None:
+        """(lng, lat) of the flag the player last teleported to, if it still stands."""
+        location = (
+            PlayerPosition.objects.filter(pk=player_id, anchor_flag__isnull=False)
+            .values_list("anchor_flag__location", flat=True)
+            .first()
+        )
+        return (location.x, location.y) if location is not None else None
+
+    @staticmethod
     def write_batch(rows: list[PositionRow]) -> int:
         """Store a batch of accepted positions in one statement; returns rows changed."""
         if not rows:

@@ -40,8 +40,15 @@ class PlayerSnapshot:
 
 
 def player_anchors(*, player_id) -> list[tuple[float, float]]:
-    """Where the player may roam from: their flags, or the start point if they have none."""
-    return FlagRepository.anchor_points(player_id) or [tuple(settings.GAME_START_POINT)]
+    """
+    Where the player may roam from: their standing flags (or the start point
+    while they have none), and the flag they last teleported to.
+    """
+    anchors = FlagRepository.anchor_points(player_id) or [tuple(settings.GAME_START_POINT)]
+    visited = PositionRepository.anchor_flag_point(player_id)
+    if visited is not None and visited not in anchors:
+        anchors.append(visited)
+    return anchors
 
 
 def player_snapshot(*, player_id) -> PlayerSnapshot:

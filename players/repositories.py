@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from mmo import cache, realtime
@@ -190,6 +190,32 @@ class InventoryRepository:
     @staticmethod
     def create(*, player: Player, counts: dict[str, int]) -> Inventory:
         return Inventory.objects.create(player=player, **counts)
+
+    @staticmethod
+    def debit(player_id, costs: dict[str, int]) -> bool:
+        """
+        Take `costs` out of the inventory in one conditional UPDATE; False (and
+        nothing taken) if any count is short. Concurrent debits queue on the
+        row, and each sees the other's result, so a count never goes negative.
+        """
+        costs = {resource: amount for resource, amount in costs.items() if amount}
+        if not costs:
+            return True
+        changed = Inventory.objects.filter(
+            pk=player_id, **{f"{resource}__gte": amount for resource, amount in costs.items()}
+        ).update(**{resource: F(resource) - amount for resource, amount in costs.items()})
+        if changed:
+            PlayerRepository.invalidate(player_id)
+        return bool(changed)
+
+    @staticmethod
+    def credit(player_id, amounts: dict[str, int]) -> None:
+        amounts = {resource: amount for resource, amount in amounts.items() if amount}
+        if amounts:
+            Inventory.objects.filter(pk=player_id).update(
+                **{resource: F(resource) + amount for resource, amount in amounts.items()}
+            )
+            PlayerRepository.invalidate(player_id)
 
     @staticmethod
     def get(player_id) -> Inventory | None:

@@ -122,3 +122,7 @@ def other_api(other_player):
 @pytest.fixture
 def staff_api(staff):
     return bearer_client(login_tokens(staff).tokens.access)
+
+
+# The WebSocket fixtures, for every test package.
+from tests.realtime import connect, world  # noqa: E402, F401

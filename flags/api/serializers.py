@@ -2,6 +2,7 @@ from rest_framework import serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from flags.models import Flag
+from mmo.api.serializers import FiniteFloatField, StrictInputSerializer
 
 
 class FlagOutputSerializer(GeoFeatureModelSerializer):
@@ -35,3 +36,36 @@ class FlagOutputSerializer(GeoFeatureModelSerializer):
             "lastVisitedAt",
             "createdAt",
         ]
+
+
+class LatLngInputSerializer(StrictInputSerializer):
+    lat = FiniteFloatField(min_value=-90, max_value=90)
+    lng = FiniteFloatField(min_value=-180, max_value=180)
+
+
+class FlagPlaceInputSerializer(StrictInputSerializer):
+    position = LatLngInputSerializer()
+    name = serializers.CharField(max_length=100)
+    isPublic = serializers.BooleanField(required=False, default=False)
+    toll = serializers.IntegerField(required=False, default=0, min_value=0)
+
+
+class SystemFlagInputSerializer(StrictInputSerializer):
+    """Staff: a system flag (a portal), placed anywhere, at no cost."""
+
+    position = LatLngInputSerializer()
+    name = serializers.CharField(max_length=100)
+    isPublic = serializers.BooleanField(required=False, default=True)
+    type = serializers.ChoiceField(choices=["system"])
+
+
+class FlagRemovedOutputSerializer(serializers.Serializer):
+    flagId = serializers.UUIDField()
+    resources = serializers.DictField(child=serializers.IntegerField())
+
+
+class TeleportOutputSerializer(serializers.Serializer):
+    flagId = serializers.UUIDField()
+    position = serializers.DictField(child=serializers.FloatField())
+    cost = serializers.DictField(child=serializers.IntegerField())
+    area = serializers.CharField(allow_null=True)

@@ -1,14 +1,37 @@
 import uuid
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework import status
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from flags.api.serializers import FlagOutputSerializer
+from flags import services
+from flags.api.serializers import (
+    FlagOutputSerializer,
+    FlagPlaceInputSerializer,
+    FlagRemovedOutputSerializer,
+    SystemFlagInputSerializer,
+    TeleportOutputSerializer,
+)
 from flags.repositories import FlagRepository
 from mmo.api.filters import BBOX_PARAMETER, NEAR_PARAMETERS, parse_bbox, parse_near
 from mmo.api.pagination import FeaturePagination
+
+REFUSAL_STATUS = {"not_found": 404, "not_owner": 403, "private_flag": 403, "system_flag": 403}
+
+
+class FlagActionRefused(APIException):
+    """A game rule refused the action: 400 (403 for someone else's flag, 404 for none)."""
+
+    def __init__(self, refused: services.FlagActionRefused):
+        self.status_code = REFUSAL_STATUS.get(refused.code, status.HTTP_400_BAD_REQUEST)
+        super().__init__(detail=refused.reason, code=refused.code)
+
+
+def refused(error: services.FlagActionRefused) -> APIException:
+    return FlagActionRefused(error)
+
 
 OWNER_PARAMETER = OpenApiParameter(
     "owner", str, description="A player id, or `me`: only flags of this owner."
@@ -37,6 +60,38 @@ class FlagListView(GenericAPIView):
         page = self.paginate_queryset(queryset.order_by("created_at", "id"))
         return self.get_paginated_response(FlagOutputSerializer(page, many=True).data)
 
+    @extend_schema(
+        request=FlagPlaceInputSerializer,
+        responses={201: FlagOutputSerializer},
+        description="Place a flag (players; the game rules and costs apply). Staff may "
+        'instead send `"type": "system"` to place a system flag anywhere, at no cost.',
+    )
+    def post(self, request):
+        if request.user.is_staff and isinstance(request.data, dict) and "type" in request.data:
+            data = SystemFlagInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            flag = services.flag_create_system(
+                lng=data.validated_data["position"]["lng"],
+                lat=data.validated_data["position"]["lat"],
+                name=data.validated_data["name"],
+                is_public=data.validated_data["isPublic"],
+            )
+            return Response(FlagOutputSerializer(flag).data, status=status.HTTP_201_CREATED)
+        data = FlagPlaceInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            flag = services.flag_place(
+                player=request.user,
+                lng=data.validated_data["position"]["lng"],
+                lat=data.validated_data["position"]["lat"],
+                name=data.validated_data["name"],
+                is_public=data.validated_data["isPublic"],
+                toll=data.validated_data["toll"],
+            )
+        except services.FlagActionRefused as error:
+            raise refused(error) from error
+        return Response(FlagOutputSerializer(flag).data, status=status.HTTP_201_CREATED)
+
     def _owner_id(self, owner: str):
         if owner == "me":
             return self.request.user.pk
@@ -55,3 +110,51 @@ class FlagDetailView(GenericAPIView):
         if flag is None:
             raise NotFound("No flag with this id.")
         return Response(FlagOutputSerializer(flag).data)
+
+    @extend_schema(
+        responses=FlagRemovedOutputSerializer,
+        description="Remove one's own flag; the answer lists the resources refunded. "
+        "Staff delete system flags this way.",
+    )
+    def delete(self, request, flag_id):
+        try:
+            flag = FlagRepository.get(flag_id)
+            if request.user.is_staff and flag is not None and flag.flag_type == "system":
+                services.flag_delete_system(flag_id=flag_id)
+                refund = {}
+            else:
+                refund = services.flag_remove(player=request.user, flag_id=flag_id)
+        except services.FlagActionRefused as error:
+            raise refused(error) from error
+        return Response({"flagId": flag_id, "resources": refund})
+
+
+class FlagHardenView(GenericAPIView):
+    serializer_class = FlagOutputSerializer
+
+    @extend_schema(request=None, responses=FlagOutputSerializer)
+    def post(self, request, flag_id):
+        try:
+            flag = services.flag_harden(player=request.user, flag_id=flag_id)
+        except services.FlagActionRefused as error:
+            raise refused(error) from error
+        return Response(FlagOutputSerializer(flag).data)
+
+
+class FlagTeleportView(GenericAPIView):
+    serializer_class = TeleportOutputSerializer
+
+    @extend_schema(request=None, responses=TeleportOutputSerializer)
+    def post(self, request, flag_id):
+        try:
+            teleport = services.flag_teleport(player=request.user, flag_id=flag_id)
+        except services.FlagActionRefused as error:
+            raise refused(error) from error
+        return Response(
+            {
+                "flagId": flag_id,
+                "position": {"lat": teleport.lat, "lng": teleport.lng},
+                "cost": teleport.cost,
+                "area": teleport.area_id,
+            }
+        )

@@ -309,6 +309,26 @@ GAME_STARTER_KIT = {
     "roc_feathers": env.int("GAME_STARTER_ROC_FEATHERS", default=2),
     "gold": env.int("GAME_STARTER_GOLD", default=20),
 }
+# Flag rules (the original FlagSystem).
+FLAG_RADIUS_M = env.float("FLAG_RADIUS_M", default=500.0)  # the land a flag claims
+FLAG_VISUAL_BOUNDARY_M = env.float("FLAG_VISUAL_BOUNDARY_M", default=600.0)
+FLAG_HEALTH = env.int("FLAG_HEALTH", default=200)
+# A new flag lies within this of the start flag (a first flag) or of an own flag.
+FLAG_PLACEMENT_RANGE_M = env.float("FLAG_PLACEMENT_RANGE_M", default=600.0)
+# ...and at least this plus the other flag's radius from other players' flags.
+FLAG_SEPARATION_M = env.float("FLAG_SEPARATION_M", default=500.0)
+FLAG_MAX_TOLL = env.int("FLAG_MAX_TOLL", default=1000)
+FLAG_ABANDON_AFTER_DAYS = env.int("FLAG_ABANDON_AFTER_DAYS", default=14)
+FLAG_PLACE_COST = {"wood": 3, "leather": 3}
+FLAG_HARDEN_COST = {"stone": 2}
+FLAG_TELEPORT_TO_SYSTEM_COST = {"roc_feathers": 2}
+FLAG_REMOVE_REFUNDS = {
+    "normal": {"wood": 1, "leather": 1},
+    "hardened": {"wood": 1, "leather": 1, "stone": 1},
+    "roc-shrine": {"wood": 5, "stone": 5},
+    "guard-tower": {"wood": 10, "stone": 10},
+}
+
 # Movement rules (the original MovementSystem).
 MOVEMENT_MAX_SPEED = env.float("MOVEMENT_MAX_SPEED", default=5.0)  # metres per second
 MOVEMENT_JITTER_M = env.float("MOVEMENT_JITTER_M", default=5.0)  # GPS noise forgiven

@@ -14,7 +14,7 @@ from movement.models import PlayerPosition
 from tests.conftest import bearer_client
 from tests.factories import FlagFactory
 from tests.geodesy import north_of_equator
-from tests.movement.conftest import Client, new_player, open_socket
+from tests.realtime import Client, new_player, open_socket
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

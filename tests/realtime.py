@@ -1,3 +1,5 @@
+"""WebSocket test helpers: a fake server clock, the World of the test, connected clients."""
+
 import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
