@@ -257,16 +257,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         cell = cell_of(lng, lat)
         if cell != live.cell:
             await self._follow_cells(live, cell)
-        moved = {
-            "type": "player.moved",
-            "player_id": live.player_id,
-            "username": live.username,
-            "display_name": live.display_name,
-            "lng": lng,
-            "lat": lat,
-            "direction": live.direction,
-            "timestamp": timestamp,
-        }
+        moved = _moved_event(live, timestamp)
         if "sentAt" in data:  # a client's own clock, echoed for latency measurements
             moved["sent_at"] = protocol.number(data, "sentAt")
         await self._publish(realtime.cell_group(*cell), moved)
@@ -328,50 +319,53 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     # Flags --------------------------------------------------------------------------
 
+    async def _flag_action(self, service, failure: str, **arguments):
+        """Run a flag service for this player; on a refusal answer `failure` and return None."""
+        try:
+            return await database_sync_to_async(service)(player=self.player, **arguments)
+        except flag_services.FlagActionRefused as refused:
+            about = {"flagId": arguments["flag_id"]} if "flag_id" in arguments else {}
+            await self.send(
+                frame(failure, {**about, "reason": refused.reason, "code": refused.code})
+            )
+            return None
+
     async def on_place_flag(self, data, now):
         lng, lat = protocol.position(data)
-        name = protocol.text(data, "name", max_length=100)
-        is_public = protocol.boolean(data, "isPublic", default=False)
-        toll = protocol.integer(data, "toll", default=0)
-        try:
-            flag = await database_sync_to_async(flag_services.flag_place)(
-                player=self.player, lng=lng, lat=lat, name=name, is_public=is_public, toll=toll
-            )
-        except flag_services.FlagActionRefused as refused:
-            await self.send(frame("flag-placement-failed", _refusal(refused)))
-            return
-        await self.send(frame("flag-placed", {"flag": flag_frame(flag)}))
+        flag = await self._flag_action(
+            flag_services.flag_place,
+            "flag-placement-failed",
+            lng=lng,
+            lat=lat,
+            name=protocol.text(data, "name", max_length=100),
+            is_public=protocol.boolean(data, "isPublic", default=False),
+            toll=protocol.integer(data, "toll", default=0),
+        )
+        if flag is not None:
+            await self.send(frame("flag-placed", {"flag": flag_frame(flag)}))
 
     async def on_harden_flag(self, data, now):
         flag_id = protocol.identifier(data, "flagId")
-        try:
-            flag = await database_sync_to_async(flag_services.flag_harden)(
-                player=self.player, flag_id=flag_id
-            )
-        except flag_services.FlagActionRefused as refused:
-            await self.send(frame("flag-harden-failed", {"flagId": flag_id, **_refusal(refused)}))
-            return
-        await self.send(frame("flag-hardened", {"flagId": flag_id, "flag": flag_frame(flag)}))
+        flag = await self._flag_action(
+            flag_services.flag_harden, "flag-harden-failed", flag_id=flag_id
+        )
+        if flag is not None:
+            await self.send(frame("flag-hardened", {"flagId": flag_id, "flag": flag_frame(flag)}))
 
     async def on_remove_flag(self, data, now):
         flag_id = protocol.identifier(data, "flagId")
-        try:
-            refund = await database_sync_to_async(flag_services.flag_remove)(
-                player=self.player, flag_id=flag_id
-            )
-        except flag_services.FlagActionRefused as refused:
-            await self.send(frame("flag-remove-failed", {"flagId": flag_id, **_refusal(refused)}))
-            return
-        await self.send(frame("flag-removed", {"flagId": flag_id, "resources": refund}))
+        refund = await self._flag_action(
+            flag_services.flag_remove, "flag-remove-failed", flag_id=flag_id
+        )
+        if refund is not None:
+            await self.send(frame("flag-removed", {"flagId": flag_id, "resources": refund}))
 
     async def on_teleport_to_flag(self, data, now):
         flag_id = protocol.identifier(data, "flagId")
-        try:
-            teleport = await database_sync_to_async(flag_services.flag_teleport)(
-                player=self.player, flag_id=flag_id
-            )
-        except flag_services.FlagActionRefused as refused:
-            await self.send(frame("teleport-failed", {"flagId": flag_id, **_refusal(refused)}))
+        teleport = await self._flag_action(
+            flag_services.flag_teleport, "teleport-failed", flag_id=flag_id
+        )
+        if teleport is None:
             return
         await self._land(teleport.lng, teleport.lat, teleport.version)
         await self.send(
@@ -399,20 +393,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         if area_id != live.area_id:
             await self._change_area(live, area_id)
         await self._follow_cells(live, cell_of(lng, lat))
-        timestamp = now_ms()
-        await self._publish(
-            realtime.cell_group(*live.cell),
-            {
-                "type": "player.moved",
-                "player_id": live.player_id,
-                "username": live.username,
-                "display_name": live.display_name,
-                "lng": lng,
-                "lat": lat,
-                "direction": live.direction,
-                "timestamp": timestamp,
-            },
-        )
+        await self._publish(realtime.cell_group(*live.cell), _moved_event(live, now_ms()))
 
     # Chat and heartbeat -------------------------------------------------------------
 
@@ -568,8 +549,17 @@ class GameConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_send(group, event)
 
 
-def _refusal(refused) -> dict:
-    return {"reason": refused.reason, "code": refused.code}
+def _moved_event(live: LivePlayer, timestamp: int) -> dict:
+    return {
+        "type": "player.moved",
+        "player_id": live.player_id,
+        "username": live.username,
+        "display_name": live.display_name,
+        "lng": live.lng,
+        "lat": live.lat,
+        "direction": live.direction,
+        "timestamp": timestamp,
+    }
 
 
 def _matches(entry, area_id, box) -> bool:
