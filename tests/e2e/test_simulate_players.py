@@ -1,0 +1,38 @@
+"""The load tool against the real server: a short run with a few players."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+REPORT_KEYS = {"players", "connected", "moves_sent", "moves_acked", "moves_rejected", "errors"}
+
+
+def test_simulate_players_reports_moves_and_latencies(asgi_server, tmp_path):
+    report_path, plot_path = tmp_path / "report.json", tmp_path / "report.png"
+
+    call_command(
+        "simulate_players",
+        server=asgi_server,
+        players=6,
+        duration=3,
+        move_rate=2,
+        radius=200,
+        mix="chat=0.1,rest=0.2,flags=0.1",
+        json_path=str(report_path),
+        plot_path=str(plot_path),
+    )
+
+    report = json.loads(report_path.read_text())
+    assert REPORT_KEYS <= set(report)
+    assert report["players"] == report["connected"] == 6
+    assert report["errors"] == 0, report["error_samples"]
+    assert report["moves_sent"] >= 6 * 4
+    assert report["moves_acked"] + report["moves_rejected"] >= report["moves_sent"] - 6
+    assert report["moves_rejected"] == 0
+    for key in ("ack_ms", "neighbour_ms"):
+        assert set(report[key]) >= {"p50", "p95", "p99", "max"}
+        assert report[key]["p50"] is not None
+    assert plot_path.stat().st_size > 10_000
