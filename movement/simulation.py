@@ -135,6 +135,7 @@ class SimulatedPlayer:
         self.username = f"{config.prefix}_{index}"
         self.pending: dict[int, float] = {}  # seq → send time
         self.seq = 0
+        self.area = None  # from the server's acks: area chat needs one
 
     async def prepare(self) -> None:
         body = {
@@ -216,9 +217,9 @@ class SimulatedPlayer:
         return math.hypot(d_lat, d_lng)
 
     async def extra(self, socket) -> None:
-        """The --mix: now and then a chat message, a REST read or a flag listing."""
+        """The --mix: now and then an area chat message, a REST read or a flag listing."""
         mix = self.config.mix
-        if self.rng.random() < mix.get("chat", 0):
+        if self.area and self.rng.random() < mix.get("chat", 0):
             await socket.send(
                 json.dumps({"type": "chat-message", "data": {"message": "hello", "scope": "area"}})
             )
@@ -253,6 +254,7 @@ class SimulatedPlayer:
             if kind == "move-ack":
                 sent = self.pending.pop(data.get("seq"), None)
                 self.stats.moves_acked += 1
+                self.area = data.get("area")
                 if sent is not None:
                     self.stats.ack_ms.append((self.stats.now(), received - sent))
             elif kind == "move-rejected":

@@ -92,6 +92,7 @@ class ServerProcess:
 
 def server_environment(workdir: Path, static_root: Path, **overrides) -> dict:
     """The production settings, on this test run's database, over plain HTTP."""
+    from django.conf import settings
     from django.db import connection
 
     env = {
@@ -107,8 +108,12 @@ def server_environment(workdir: Path, static_root: Path, **overrides) -> dict:
         "SECURE_HSTS_SECONDS": "0",
         "STATIC_ROOT": str(static_root),
         "MMO_VAR_DIR": str(workdir),
-        "CACHE_KEY_PREFIX": "mmo-e2e",
-        "CHANNEL_LAYER_PREFIX": "mmo-e2e",
+        # The test process and the servers are one deployment: what a test
+        # writes invalidates the servers' caches and reaches their sockets.
+        "CACHE_KEY_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", ""),
+        "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYERS["default"]
+        .get("CONFIG", {})
+        .get("prefix", "mmo"),
         # Every test registers its players from this one address.
         "THROTTLE_REGISTER": "10000/minute",
         "THROTTLE_LOGIN": "10000/minute",

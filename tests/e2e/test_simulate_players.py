@@ -10,12 +10,16 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 REPORT_KEYS = {"players", "connected", "moves_sent", "moves_acked", "moves_rejected", "errors"}
 
 
-def test_simulate_players_reports_moves_and_latencies(asgi_server, tmp_path):
+def test_simulate_players_reports_moves_and_latencies(start_server, tmp_path):
+    # The players gather in the starting area, to chat there; the server starts
+    # after the world is loaded, so its area index has the areas.
+    call_command("seed_world")
+    server = start_server()
     report_path, plot_path = tmp_path / "report.json", tmp_path / "report.png"
 
     call_command(
         "simulate_players",
-        server=asgi_server,
+        server=server.url,
         players=6,
         duration=3,
         move_rate=2,
@@ -32,6 +36,7 @@ def test_simulate_players_reports_moves_and_latencies(asgi_server, tmp_path):
     assert report["moves_sent"] >= 6 * 4
     assert report["moves_acked"] + report["moves_rejected"] >= report["moves_sent"] - 6
     assert report["moves_rejected"] == 0
+    assert report["chats_sent"] > 0 and report["rest_calls"] > 0
     for key in ("ack_ms", "neighbour_ms"):
         assert set(report[key]) >= {"p50", "p95", "p99", "max"}
         assert report[key]["p50"] is not None
