@@ -13,6 +13,7 @@ import re
 import time
 import uuid
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -45,6 +46,19 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class GameConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message):
+        """
+        Channels closes stale database connections before every message it
+        dispatches: a hop to the one thread for synchronous code, per frame and
+        per group event, which made that thread the bottleneck under load. This
+        consumer touches the database only through database_sync_to_async,
+        which closes them itself, so moves stay on the event loop.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     # Connection lifecycle ---------------------------------------------------------
 
     async def connect(self):
