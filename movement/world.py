@@ -264,7 +264,10 @@ class World:
         """Stop the background tasks, write what is unsaved, and go offline."""
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            # A task cancelled inside the channel layer's clean-up may never
+            # finish; stopping must not hang on it.
+            await asyncio.wait(self._tasks, timeout=2.0)
         self._tasks = []
         await self.flush()
         for player_id in list(self.players):
