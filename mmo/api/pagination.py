@@ -3,8 +3,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework_gis.pagination import GeoJsonPagination
 
 
-class PagePagination(PageNumberPagination):
-    """`?page=N&pageSize=M`, capped at API_MAX_PAGE_SIZE."""
+class SettingsPageSize:
+    """`?page=N&pageSize=M`, sized by API_PAGE_SIZE and capped at API_MAX_PAGE_SIZE."""
 
     page_size_query_param = "pageSize"
 
@@ -17,10 +17,12 @@ class PagePagination(PageNumberPagination):
         return settings.API_MAX_PAGE_SIZE
 
 
-class FeaturePagination(GeoJsonPagination):
-    """A page of a GeoJSON FeatureCollection, with the same parameters and caps."""
+class PagePagination(SettingsPageSize, PageNumberPagination):
+    """A page of results, with `count`, `next` and `previous`."""
 
-    page_size_query_param = "pageSize"
+
+class FeaturePagination(SettingsPageSize, GeoJsonPagination):
+    """A page of a GeoJSON FeatureCollection, with the same parameters and caps."""
 
     def get_paginated_response_schema(self, schema):
         # `schema` describes the FeatureCollection of one page already; a page
@@ -40,11 +42,3 @@ class FeaturePagination(GeoJsonPagination):
                 },
             ]
         }
-
-    @property
-    def page_size(self):
-        return settings.API_PAGE_SIZE
-
-    @property
-    def max_page_size(self):
-        return settings.API_MAX_PAGE_SIZE
