@@ -401,6 +401,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             return
         live.lng, live.lat, live.version = lng, lat, version
         live.updated_at = timezone.now()
+        self.world.mark_dirty(live)  # for the presence listing; the position is stored already
         live.allowance = SpeedAllowance(self.limits, now=self.world.clock())
         live.anchors = await database_sync_to_async(player_anchors)(player_id=live.player_id)
         area_id = self.world.area_index.area_at(lng, lat)

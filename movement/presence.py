@@ -50,10 +50,13 @@ class LocalPresence:
     def __init__(self):
         self._entries: dict[str, tuple[PresenceEntry, float]] = {}
 
-    async def refresh(self, entries: list[PresenceEntry]) -> None:
+    async def refresh(self, entries: list[PresenceEntry], still_here=()) -> None:
         now = time.time()
         for entry in entries:
             self._entries[entry.player_id] = (entry, now)
+        for player_id in still_here:
+            if player_id in self._entries:
+                self._entries[player_id] = (self._entries[player_id][0], now)
 
     async def remove(self, player_id: str) -> None:
         self._entries.pop(player_id, None)
@@ -89,8 +92,10 @@ class RedisPresence:
         self.info_key = f"{prefix}:online:info"
         self.area_prefix = f"{prefix}:online:area:"
 
-    async def refresh(self, entries: list[PresenceEntry]) -> None:
-        if not entries:
+    async def refresh(self, entries: list[PresenceEntry], still_here=()) -> None:
+        """Store `entries` (players who moved) and mark them and `still_here` as seen now."""
+        seen = {entry.player_id for entry in entries} | set(still_here)
+        if not seen:
             return
         now = time.time()
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -100,7 +105,7 @@ class RedisPresence:
                 pipe.hset(self.info_key, entry.player_id, json.dumps(asdict(entry)))
                 if entry.area_id:
                     pipe.sadd(self.area_prefix + entry.area_id, entry.player_id)
-            pipe.zadd(self.seen_key, {entry.player_id: now for entry in entries})
+            pipe.zadd(self.seen_key, dict.fromkeys(seen, now))
             await pipe.execute()
 
     async def remove(self, player_id: str) -> None:

@@ -102,6 +102,8 @@ class World:
         self.area_index = AreaIndex()
         self.presence = self._make_presence()
         self._dirty: set[str] = set()
+        # Players whose presence entry (position, area) changed since the last refresh.
+        self._presence_dirty: set[str] = set()
         # Rows of players who left, or of a failed flush, waiting to be written.
         self._pending: dict[str, PositionRow] = {}
         self._flush_lock = asyncio.Lock()
@@ -195,6 +197,7 @@ class World:
 
     def mark_dirty(self, player: LivePlayer) -> None:
         self._dirty.add(player.player_id)
+        self._presence_dirty.add(player.player_id)
 
     def _queue(self, row: PositionRow) -> None:
         queued = self._pending.get(str(row.player_id))
@@ -245,9 +248,13 @@ class World:
             await self._refresh_presence()
 
     async def _refresh_presence(self) -> None:
+        """Send the players who moved; for the others, only that they are still here."""
+        changed, self._presence_dirty = self._presence_dirty, set()
+        entries = [self.players[pid].presence() for pid in changed if pid in self.players]
         try:
-            await self.presence.refresh([player.presence() for player in self.players.values()])
+            await self.presence.refresh(entries, still_here=list(self.players))
         except Exception:
+            self._presence_dirty |= changed
             logger.warning("presence refresh failed", exc_info=True)
 
     def flush_at_exit(self) -> None:

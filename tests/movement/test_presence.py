@@ -1,0 +1,48 @@
+import asyncio
+
+import pytest
+
+from movement.presence import PresenceEntry
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+EVERYWHERE = (-180.0, -90.0, 180.0, 90.0)
+
+
+def entry(player_id, lng=0.0, lat=0.0, area=None):
+    return PresenceEntry(player_id, f"user-{player_id}", f"User {player_id}", lng, lat, 0.0, area)
+
+
+@pytest.mark.smoke
+async def test_players_not_refreshed_within_the_ttl_are_gone(world, settings):
+    settings.PRESENCE_TTL = 0.2
+    presence = world.presence
+    await presence.refresh([entry("a"), entry("b")])
+    await asyncio.sleep(0.15)
+
+    await presence.refresh([], still_here=["a"])  # a's process is alive; b's died
+    await asyncio.sleep(0.1)
+
+    assert [e.player_id for e in await presence.in_box(EVERYWHERE, 10)] == ["a"]
+    assert await presence.is_online("a") and not await presence.is_online("b")
+
+
+async def test_box_and_area_listings(world):
+    presence = world.presence
+    await presence.refresh([entry("in", 0.001, 0.001, "plaza"), entry("out", 1.0, 1.0, "wild")])
+
+    in_box = await presence.in_box((-0.01, -0.01, 0.01, 0.01), 10)
+    in_plaza = await presence.in_area("plaza", 10)
+
+    assert [e.player_id for e in in_box] == ["in"]
+    assert [e.player_id for e in in_plaza] == ["in"]
+
+
+async def test_a_player_who_moved_areas_leaves_the_old_listing(world):
+    presence = world.presence
+    await presence.refresh([entry("walker", area="plaza")])
+
+    await presence.refresh([entry("walker", area="market")])
+
+    assert await presence.in_area("plaza", 10) == []
+    assert [e.player_id for e in await presence.in_area("market", 10)] == ["walker"]
