@@ -1,17 +1,9 @@
 from django import forms
 from django.contrib import admin
 
-from areas.models import Area
+from areas.models import Area, validate_area_properties
 from mmo.geo import validated_boundary
 from mmo.maps import MapAdmin
-
-AREA_PROPERTY_TYPES = {
-    "description": str,
-    "allow_pvp": bool,
-    "allow_building": bool,
-    "resources": list,
-    "hazards": list,
-}
 
 
 class AreaAdminForm(forms.ModelForm):
@@ -24,11 +16,7 @@ class AreaAdminForm(forms.ModelForm):
 
     def clean_properties(self):
         properties = self.cleaned_data["properties"]
-        if not isinstance(properties, dict):
-            raise forms.ValidationError("Properties must be a JSON object.")
-        for key, expected in AREA_PROPERTY_TYPES.items():
-            if key in properties and not isinstance(properties[key], expected):
-                raise forms.ValidationError(f"Property {key!r} must be a {expected.__name__}.")
+        validate_area_properties(properties)
         return properties
 
 

@@ -1,4 +1,5 @@
 from django.contrib.gis.db import models
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 
@@ -10,6 +11,25 @@ def default_area_properties():
         "resources": [],
         "hazards": [],
     }
+
+
+# The keys of `properties` that mean something to the game, and their JSON types.
+AREA_PROPERTY_TYPES = {
+    "description": str,
+    "allow_pvp": bool,
+    "allow_building": bool,
+    "resources": list,
+    "hazards": list,
+}
+
+
+def validate_area_properties(properties) -> None:
+    """`properties` is an object whose known keys have their documented types."""
+    if not isinstance(properties, dict):
+        raise ValidationError("Properties must be a JSON object.")
+    for key, expected in AREA_PROPERTY_TYPES.items():
+        if key in properties and not isinstance(properties[key], expected):
+            raise ValidationError(f"Property {key!r} must be a {expected.__name__}.")
 
 
 class AreaType(models.TextChoices):

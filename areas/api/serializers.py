@@ -5,27 +5,9 @@ from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from areas.models import Area, AreaType
+from areas.models import Area, AreaType, validate_area_properties
 from mmo.api.serializers import StrictInputSerializer
 from mmo.geo import validated_boundary
-
-PROPERTY_TYPES = {
-    "description": str,
-    "allow_pvp": bool,
-    "allow_building": bool,
-    "resources": list,
-    "hazards": list,
-}
-
-
-def validate_area_properties(properties):
-    """`properties` is an object whose known keys have their documented types."""
-    if not isinstance(properties, dict):
-        raise serializers.ValidationError("Must be a JSON object.")
-    for key, expected in PROPERTY_TYPES.items():
-        if key in properties and not isinstance(properties[key], expected):
-            raise serializers.ValidationError(f"{key!r} must be a {expected.__name__}.")
-    return properties
 
 
 class AreaOutputSerializer(GeoFeatureModelSerializer):
@@ -82,4 +64,8 @@ class AreaInputSerializer(StrictInputSerializer):
             raise serializers.ValidationError(error.messages) from error
 
     def validate_properties(self, properties):
-        return validate_area_properties(properties)
+        try:
+            validate_area_properties(properties)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
+        return properties
