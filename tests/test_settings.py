@@ -117,3 +117,22 @@ def test_production_settings_refuse_debug(tmp_path):
 
     assert result.returncode != 0
     assert "refuse DEBUG" in result.stderr
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_a_secret_key_starting_with_a_dollar_is_read_as_it_is(tmp_path, debug):
+    # Random keys may begin with "$", which django-environ reads as a variable reference.
+    (tmp_path / "development-secret-key").write_text("$from-the-key-file")
+    env = {"MMO_VAR_DIR": str(tmp_path), "DEBUG": debug}
+    if debug == "false":
+        env["SECRET_KEY"] = "$from-the-environment"
+    result = run_django(
+        "from django.conf import settings; "
+        "print(settings.SECRET_KEY, settings.SIMPLE_JWT['SIGNING_KEY'])",
+        "mmo.settings.base",
+        **env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    expected = "$from-the-key-file" if debug == "true" else "$from-the-environment"
+    assert result.stdout.split() == [expected, expected]

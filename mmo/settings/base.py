@@ -32,8 +32,10 @@ def _development_secret_key() -> str:
     return key_file.read_text().strip()
 
 
-if "SECRET_KEY" in env:
-    SECRET_KEY = env.str("SECRET_KEY")
+# Secrets are read as they are: django-environ would take a value starting
+# with "$" for the name of another variable.
+if "SECRET_KEY" in os.environ:
+    SECRET_KEY = os.environ["SECRET_KEY"]
 elif DEBUG:
     SECRET_KEY = _development_secret_key()
 else:
@@ -211,7 +213,7 @@ API_MAX_NEAR_RADIUS = env.float("API_MAX_NEAR_RADIUS", default=50_000)
 
 SIMPLE_JWT = {
     "ALGORITHM": "HS256",
-    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+    "SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY") or SECRET_KEY,
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
     "USER_ID_FIELD": "id",
