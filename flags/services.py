@@ -69,7 +69,8 @@ def _locked_flag(flag_id) -> Flag:
 
 def _announce_near(flag: Flag, event: dict) -> None:
     """Tell the players around the flag, after the transaction commits."""
-    realtime.announce(realtime.cell_group(*cell_of(flag.location.x, flag.location.y)), event)
+    group = realtime.cell_group(*cell_of(flag.location.x, flag.location.y))
+    realtime.announce(group, {**event, "cell": group})  # see movement.interest
 
 
 # Placing ------------------------------------------------------------------------------

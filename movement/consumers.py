@@ -93,10 +93,11 @@ class GameConsumer(AsyncWebsocketConsumer):
         live, self.live = self.live, None
         if live is not None:
             if live.cell is not None:
-                await self._publish(
+                await self.world.cells.publish(
                     realtime.cell_group(*live.cell),
                     {"type": "player.disconnected", "player_id": live.player_id},
                 )
+                await self._follow_cells(live, None)
             await self.world.leave(live)
         for group in list(self.groups_joined):
             await self._leave_group(group)
@@ -271,10 +272,11 @@ class GameConsumer(AsyncWebsocketConsumer):
         cell = cell_of(lng, lat)
         if cell != live.cell:
             await self._follow_cells(live, cell)
-        moved = _moved_event(live, timestamp)
-        if "sentAt" in data:  # a client's own clock, echoed for latency measurements
-            moved["sent_at"] = protocol.number(data, "sentAt")
-        await self._publish(realtime.cell_group(*cell), moved)
+        # A client's own clock, echoed for latency measurements.
+        sent_at = protocol.number(data, "sentAt") if "sentAt" in data else None
+        await self.world.cells.publish(
+            realtime.cell_group(*cell), _moved_event(live, timestamp, sent_at)
+        )
 
     async def _reject_move(self, reason: str, seq):
         live = self.live
@@ -294,14 +296,14 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self._join_group(realtime.area_group(area_id))
             await self.send(frame("area-entered", {"areaId": area_id}))
 
-    async def _follow_cells(self, live: LivePlayer, cell: tuple[int, int]):
-        """Hear the cells around `cell`: join the new ones, leave the ones out of reach."""
-        wanted = {realtime.cell_group(*c) for c in cells_around(cell)}
+    async def _follow_cells(self, live: LivePlayer, cell: tuple[int, int] | None):
+        """Hear the cells around `cell` (none if None): follow the new ones, drop the rest."""
+        wanted = {realtime.cell_group(*c) for c in cells_around(cell)} if cell else set()
         current = {realtime.cell_group(*c) for c in cells_around(live.cell)} if live.cell else set()
         for group in current - wanted:
-            await self._leave_group(group)
+            await self.world.cells.unfollow(group, self)
         for group in wanted - current:
-            await self._join_group(group)
+            await self.world.cells.follow(group, self)
         live.cell = cell
 
     # Listings ---------------------------------------------------------------------
@@ -408,7 +410,9 @@ class GameConsumer(AsyncWebsocketConsumer):
         if area_id != live.area_id:
             await self._change_area(live, area_id)
         await self._follow_cells(live, cell_of(lng, lat))
-        await self._publish(realtime.cell_group(*live.cell), _moved_event(live, now_ms()))
+        await self.world.cells.publish(
+            realtime.cell_group(*live.cell), _moved_event(live, now_ms())
+        )
 
     # Chat and heartbeat -------------------------------------------------------------
 
@@ -474,19 +478,8 @@ class GameConsumer(AsyncWebsocketConsumer):
     # Channel-layer events ---------------------------------------------------------
 
     async def player_moved(self, event):
-        if self.live is None or event["player_id"] == self.live.player_id:
-            return
-        data = {
-            "playerId": event["player_id"],
-            "username": event["username"],
-            "displayName": event["display_name"],
-            "position": lat_lng(event["lng"], event["lat"]),
-            "direction": event["direction"],
-            "timestamp": event["timestamp"],
-        }
-        if "sent_at" in event:
-            data["sentAt"] = event["sent_at"]
-        await self.send(frame("player-moved", data))
+        if self.live is not None and event["player_id"] != self.live.player_id:
+            await self.send(event["frame"])
 
     async def player_disconnected(self, event):
         if self.live is not None and event["player_id"] != self.live.player_id:
@@ -564,16 +557,22 @@ class GameConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_send(group, event)
 
 
-def _moved_event(live: LivePlayer, timestamp: int) -> dict:
+def _moved_event(live: LivePlayer, timestamp: int, sent_at: float | None = None) -> dict:
+    """The event of a move, with its frame encoded once for every player who hears it."""
+    data = {
+        "playerId": live.player_id,
+        "username": live.username,
+        "displayName": live.display_name,
+        "position": lat_lng(live.lng, live.lat),
+        "direction": live.direction,
+        "timestamp": timestamp,
+    }
+    if sent_at is not None:
+        data["sentAt"] = sent_at
     return {
         "type": "player.moved",
         "player_id": live.player_id,
-        "username": live.username,
-        "display_name": live.display_name,
-        "lng": live.lng,
-        "lat": live.lat,
-        "direction": live.direction,
-        "timestamp": timestamp,
+        "frame": frame("player-moved", data),
     }
 
 

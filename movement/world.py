@@ -24,6 +24,7 @@ from django.db import close_old_connections
 from areas.repositories import AreaRepository
 from mmo import realtime
 from movement.area_index import AreaIndex
+from movement.interest import InterestCells
 from movement.presence import LocalPresence, PresenceEntry, RedisPresence
 from movement.repositories import PositionRepository, PositionRow
 from movement.rules import SpeedAllowance
@@ -100,6 +101,7 @@ class World:
         self.wall_clock = time.time  # for the age of stored positions
         self.players: dict[str, LivePlayer] = {}
         self.area_index = AreaIndex()
+        self.cells = InterestCells()
         self.presence = self._make_presence()
         self._dirty: set[str] = set()
         # Players whose presence entry (position, area) changed since the last refresh.
@@ -130,7 +132,7 @@ class World:
             await self.rebuild_area_index()
             self._tasks = [
                 self.loop.create_task(self._flush_forever(), name="position-flusher"),
-                self.loop.create_task(self._listen_to_world(), name="world-listener"),
+                self.loop.create_task(self._listen(), name="process-listener"),
             ]
         finally:
             self._started.set()
@@ -153,23 +155,27 @@ class World:
         self.area_index = AreaIndex(areas)
         logger.info("area index rebuilt with %d areas", len(self.area_index))
 
-    async def _listen_to_world(self) -> None:
-        """World-wide events for this process (not for one connection)."""
+    async def _listen(self) -> None:
+        """Events for this process rather than one connection: the world's, and the cells'."""
         layer = get_channel_layer()
         backoff = 1.0
         while True:
             try:
                 channel = await layer.new_channel()
                 await layer.group_add(realtime.WORLD_GROUP, channel)
+                await self.cells.attach(layer, channel)
                 backoff = 1.0
                 while True:
                     event = await layer.receive(channel)
-                    if event.get("type") == "areas.changed":
+                    if "cell" in event:
+                        await self.cells.heard(event)
+                    elif event.get("type") == "areas.changed":
                         await self.rebuild_area_index()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("world listener failed; retrying in %.0f s", backoff)
+                logger.exception("process listener failed; retrying in %.0f s", backoff)
+                self.cells.detach()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
 

@@ -1,5 +1,7 @@
 """WebSocket test helpers: a fake server clock, the World of the test, connected clients."""
 
+import collections
+
 import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
@@ -44,6 +46,8 @@ class Client:
         self.communicator = communicator
         self.player = player
         self.login = login
+        # Frames that arrived while waiting for the answer to a move.
+        self.backlog: collections.deque[dict] = collections.deque()
 
     async def send(self, message_type: str, data=None):
         await self.communicator.send_json_to({"type": message_type, "data": data or {}})
@@ -52,6 +56,8 @@ class Client:
         await self.communicator.send_to(text_data=text)
 
     async def receive(self, timeout: float = 2.0) -> dict:
+        if self.backlog:
+            return self.backlog.popleft()
         return await self.communicator.receive_json_from(timeout=timeout)
 
     async def receive_type(self, message_type: str, timeout: float = 2.0) -> dict:
@@ -62,11 +68,18 @@ class Client:
                 return message["data"]
 
     async def nothing_more(self, timeout: float = 0.3) -> bool:
-        return await self.communicator.receive_nothing(timeout=timeout)
+        return not self.backlog and await self.communicator.receive_nothing(timeout=timeout)
 
     async def move(self, lng: float, lat: float, **extra) -> dict:
+        """The answer to the move; what others did meanwhile stays to be received."""
         await self.send("player-move", {"position": {"lat": lat, "lng": lng}, **extra})
-        return await self.receive()
+        heard = []
+        while True:
+            message = await self.communicator.receive_json_from(timeout=2.0)
+            if message["type"] in ("move-ack", "move-rejected", "error"):
+                self.backlog.extend(heard)
+                return message
+            heard.append(message)
 
     async def close(self):
         await self.communicator.disconnect()

@@ -341,6 +341,32 @@ async def test_nearby_players_see_moves_and_far_ones_do_not(connect, world):
     assert await mover.nothing_more()  # no echo of one's own move
 
 
+async def test_a_neighbour_on_the_same_process_hears_each_move_once(connect, world):
+    """Told directly, not also through the channel layer, whose echo is dropped."""
+    mover = await connect()
+    neighbour = await connect()
+    world.clock.advance(10)
+
+    for step in (1, 2, 3):
+        assert (await mover.move(step * 2 * DEG_PER_M, 0))["type"] == "move-ack"
+
+    heard = [(await neighbour.receive_type("player-moved"))["position"]["lng"] for _ in range(3)]
+    assert heard == [pytest.approx(step * 2 * DEG_PER_M) for step in (1, 2, 3)]
+    await asyncio.sleep(0.3)  # time for an echo through Redis to arrive, were it delivered
+    assert await neighbour.nothing_more()
+
+
+async def test_a_player_who_leaves_follows_no_cell(connect, world):
+    first = await connect()
+    second = await connect()
+    assert world.cells.listeners
+
+    await first.close()
+    await second.close()
+
+    assert world.cells.listeners == {}
+
+
 async def test_nearby_players_hear_of_a_disconnect(connect, world):
     leaver = await connect()
     stayer = await connect()
