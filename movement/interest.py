@@ -10,13 +10,21 @@ it published itself.
 
 Every event for a cell carries the cell's group name under "cell", so that the
 process can tell which of its players it is for.
+
+Events for other processes leave in batches: whatever the players of this
+process did since the last batch goes to Redis in one pipelined round trip.
+Sent one by one, each publish waits for Redis in turn, behind one lock, and
+that capped the moves a process could take.
 """
 
+import asyncio
+import contextlib
 import logging
 import uuid
 
 from channels.consumer import get_handler_name
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +37,8 @@ class InterestCells:
         self.listeners: dict[str, set[Listener]] = {}
         self.layer = None
         self.channel: str | None = None
+        self._outbox: list[tuple[str, dict]] = []
+        self._outbox_filled = asyncio.Event()
 
     # The process's channel ---------------------------------------------------------
 
@@ -80,14 +90,28 @@ class InterestCells:
     # Events ------------------------------------------------------------------------
 
     async def publish(self, group: str, event: dict) -> None:
-        """Tell this process's listeners of `group` at once, and other processes through the layer."""
+        """Tell this process's listeners of `group` at once, and other processes soon after."""
         event = {**event, "cell": group, "origin": self.origin}
         await self.deliver(event)
-        try:
-            await get_channel_layer().group_send(group, event)
-        except Exception:
-            # Players here have heard it; those of other processes hear the next one.
-            logger.warning("could not publish %s to other processes", event["type"], exc_info=True)
+        self._outbox.append((group, event))
+        self._outbox_filled.set()
+
+    async def send_forever(self) -> None:
+        """Publish to other processes, one batch at a time, what happened here."""
+        async with _batch_sender(get_channel_layer()) as send:
+            while True:
+                await self._outbox_filled.wait()
+                self._outbox_filled.clear()
+                batch, self._outbox = self._outbox, []
+                try:
+                    await send(batch)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # Players here have heard it; those elsewhere hear the next move.
+                    logger.warning(
+                        "could not publish %d events to other processes", len(batch), exc_info=True
+                    )
 
     async def heard(self, event: dict) -> None:
         """An event from the layer: deliver it here unless this process published it."""
@@ -105,3 +129,39 @@ class InterestCells:
                 await handler(event)
             except Exception:
                 logger.exception("delivering %s failed", event["type"])
+
+
+@contextlib.asynccontextmanager
+async def _batch_sender(layer):
+    """A coroutine function that sends a batch of (group, event) through `layer`."""
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    if not isinstance(layer, RedisPubSubChannelLayer):
+
+        async def send_each(batch):
+            for group, event in batch:
+                await layer.group_send(group, event)
+
+        yield send_each
+        return
+
+    import redis.asyncio
+
+    # What the layer's group_send does, pipelined (the layer has the one host, REDIS_URL).
+    loop_layer = layer._get_layer()
+    client = redis.asyncio.Redis.from_url(
+        settings.REDIS_URL,
+        socket_timeout=settings.REDIS_TIMEOUT * 4,
+        socket_connect_timeout=settings.REDIS_TIMEOUT,
+    )
+
+    async def send_pipelined(batch):
+        async with client.pipeline(transaction=False) as pipeline:
+            for group, event in batch:
+                pipeline.publish(loop_layer._get_group_channel_name(group), layer.serialize(event))
+            await pipeline.execute()
+
+    try:
+        yield send_pipelined
+    finally:
+        await client.aclose()

@@ -133,6 +133,7 @@ class World:
             self._tasks = [
                 self.loop.create_task(self._flush_forever(), name="position-flusher"),
                 self.loop.create_task(self._listen(), name="process-listener"),
+                self.loop.create_task(self.cells.send_forever(), name="cell-publisher"),
             ]
         finally:
             self._started.set()

@@ -64,7 +64,8 @@ def player_provision(*, player: Player, display_name: str = "") -> None:
     InventoryRepository.create(player=player, counts=settings.GAME_STARTER_KIT)
 
 
-def _start_session(player: Player, *, ip_address: str | None, user_agent: str) -> Login:
+def session_start(player: Player, *, ip_address: str | None, user_agent: str) -> Login:
+    """A new session of an authenticated player, and its tokens."""
     session = SessionRepository.create(player=player, ip_address=ip_address, user_agent=user_agent)
     tokens = tokens_for_session(session)
     session.refresh_jti = tokens.refresh_jti
@@ -79,7 +80,7 @@ def player_register_and_login(
     player = player_register(
         username=username, email=email, password=password, display_name=display_name
     )
-    return _start_session(player, ip_address=ip_address, user_agent=user_agent)
+    return session_start(player, ip_address=ip_address, user_agent=user_agent)
 
 
 def player_login(*, login: str, password: str, ip_address, user_agent: str) -> Login:
@@ -96,7 +97,7 @@ def player_login(*, login: str, password: str, ip_address, user_agent: str) -> L
     with transaction.atomic():
         player.last_login = timezone.now()
         player.save(update_fields=["last_login"])
-        return _start_session(player, ip_address=ip_address, user_agent=user_agent)
+        return session_start(player, ip_address=ip_address, user_agent=user_agent)
 
 
 def session_refresh(*, refresh_token: str) -> TokenPair:
