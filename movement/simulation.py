@@ -8,11 +8,16 @@ process shares, so that players spread beyond the range of the start point),
 connects the WebSocket, authenticates and walks: a random walk at walking
 speed around its flag, within the movement rules. Latencies are measured from
 timestamps carried in the frames (`sentAt`), on this machine's clock.
+
+Players are dealt round-robin over the servers given, as a load balancer
+would, and over worker processes, so that one event loop of this tool does
+not become the limit it measures.
 """
 
 import asyncio
 import json
 import math
+import multiprocessing
 import random
 import statistics
 import time
@@ -30,7 +35,7 @@ METRES_PER_DEGREE = 111_320.0
 
 @dataclass
 class Config:
-    server: str
+    servers: tuple[str, ...]  # base URLs; players are dealt round-robin
     players: int
     duration: float
     move_rate: float  # moves per second per player
@@ -41,9 +46,8 @@ class Config:
     password: str = "simulated-player-passphrase"
     prefix: str = field(default_factory=lambda: "sim" + uuid.uuid4().hex[:6])
 
-    @property
-    def ws_url(self) -> str:
-        return self.server.replace("http://", "ws://").replace("https://", "wss://") + "/ws/game/"
+    def server_of(self, index: int) -> str:
+        return self.servers[index % len(self.servers)]
 
 
 @dataclass
@@ -69,6 +73,16 @@ class Stats:
 
     def now(self) -> float:
         return time.monotonic() - self.started
+
+    def absorb(self, other: "Stats") -> None:
+        """Add the figures of another worker that started at the same moment."""
+        for name in ("connected", "peak_connected", "moves_sent", "moves_acked",
+                     "moves_rejected", "errors", "chats_sent", "rest_calls"):  # fmt: skip
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("ack_ms", "neighbour_ms", "rest_ms"):
+            getattr(self, name).extend(getattr(other, name))
+            getattr(self, name).sort()
+        self.error_samples = (self.error_samples + other.error_samples)[:20]
 
 
 def percentiles(samples) -> dict:
@@ -117,22 +131,30 @@ def scatter(config: Config, rng: random.Random) -> tuple[float, float]:
 
 def settle(player_id: str, lng: float, lat: float) -> None:
     """Give the player a flag at the spot and stand them on it (the server's database)."""
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from flags.models import Flag
     from mmo.geo import point
     from movement.models import PlayerPosition
 
-    with transaction.atomic():
-        Flag.objects.filter(owner_id=player_id).delete()
-        Flag.objects.create(owner_id=player_id, name="Simulation base", location=point(lng, lat))
-        PlayerPosition.objects.filter(pk=player_id).update(location=point(lng, lat), version=0)
+    try:
+        with transaction.atomic():
+            Flag.objects.filter(owner_id=player_id).delete()
+            Flag.objects.create(
+                owner_id=player_id, name="Simulation base", location=point(lng, lat)
+            )
+            PlayerPosition.objects.filter(pk=player_id).update(location=point(lng, lat), version=0)
+    finally:
+        # This runs in a worker thread that ends with the run: give the
+        # connection back rather than leave it checked out of the pool.
+        connection.close()
 
 
 class SimulatedPlayer:
     def __init__(self, index: int, config: Config, stats: Stats, rng: random.Random):
         self.index, self.config, self.stats, self.rng = index, config, stats, rng
         self.username = f"{config.prefix}_{index}"
+        self.server = config.server_of(index)
         self.pending: dict[int, float] = {}  # seq → send time
         self.seq = 0
         self.area = None  # from the server's acks: area chat needs one
@@ -144,7 +166,7 @@ class SimulatedPlayer:
             "password": self.config.password,
         }
         status, answer = await asyncio.to_thread(
-            http_json, "POST", f"{self.config.server}/api/auth/register/", body
+            http_json, "POST", f"{self.server}/api/auth/register/", body
         )
         if status != 201:
             raise RuntimeError(f"register {self.username}: {status} {answer}")
@@ -155,7 +177,8 @@ class SimulatedPlayer:
         await asyncio.to_thread(settle, self.player_id, *self.base)
 
     async def run(self, until: float) -> None:
-        async with connect(self.config.ws_url, max_queue=None) as socket:
+        ws_url = self.server.replace("http://", "ws://").replace("https://", "wss://")
+        async with connect(f"{ws_url}/ws/game/", max_queue=None) as socket:
             await socket.send(json.dumps({"type": "authenticate", "data": {"token": self.token}}))
             reply = json.loads(await socket.recv())
             if reply["type"] != "authenticated":
@@ -238,7 +261,7 @@ class SimulatedPlayer:
     async def rest_read(self) -> None:
         started = time.perf_counter()
         status, _ = await asyncio.to_thread(
-            http_json, "GET", f"{self.config.server}/api/players/me/", None, self.token
+            http_json, "GET", f"{self.server}/api/players/me/", None, self.token
         )
         self.stats.rest_calls += 1
         if status == 200:
@@ -268,28 +291,46 @@ class SimulatedPlayer:
                 self.stats.error(f"{data.get('code')}: {data.get('message')}")
 
 
-async def simulate(config: Config, progress=None) -> dict:
+def run(config: Config, workers: int = 1, progress=None) -> dict:
+    """Simulate `config.players` players, playing in `workers` processes; the report."""
+    players = asyncio.run(prepare(config))
+    workers = min(workers, config.players)
+    if workers <= 1:
+        stats = asyncio.run(play(config, players, progress))
+    else:
+        stats = _play_in_workers(config, players, workers, progress)
+    return report(config, stats)
+
+
+async def prepare(config: Config) -> list[SimulatedPlayer]:
+    """Register and place every player (a few at a time: each registration hashes a password)."""
     rng = random.Random(config.prefix)
-    stats = Stats()
     players = [
-        SimulatedPlayer(n, config, stats, random.Random(rng.random()))
+        SimulatedPlayer(n, config, Stats(), random.Random(rng.random()))
         for n in range(config.players)
     ]
-
-    # Register and place everyone first (a few at a time: each registration hashes a password).
     semaphore = asyncio.Semaphore(8)
 
-    async def prepare(player):
+    async def prepare_one(player):
         async with semaphore:
             await player.prepare()
 
-    await asyncio.gather(*(prepare(player) for player in players))
+    await asyncio.gather(*(prepare_one(player) for player in players))
+    return players
 
-    stats.started = time.monotonic()
+
+async def play(config: Config, players, progress=None, start: float | None = None) -> Stats:
+    """Connect the prepared players at the ramp rate and walk them until the run ends."""
+    stats = Stats()
+    for player in players:
+        player.stats = stats
+    if start is not None:
+        await asyncio.sleep(max(0.0, start - time.monotonic()))
+        stats.started = start
     until = stats.started + config.duration
     tasks = []
 
-    async def play(player):
+    async def play_one(player):
         try:
             await player.run(until)
         except Exception as error:  # one player's failure is a figure, not the end of the run
@@ -297,12 +338,55 @@ async def simulate(config: Config, progress=None) -> dict:
 
     reporter = asyncio.create_task(_report_progress(stats, until, progress)) if progress else None
     for player in players:
-        tasks.append(asyncio.create_task(play(player)))
-        await asyncio.sleep(1.0 / config.ramp)
+        tasks.append(asyncio.create_task(play_one(player)))
+        # The ramp is for the whole run; each worker opens its share of connections.
+        await asyncio.sleep(config.players / len(players) / config.ramp)
     await asyncio.gather(*tasks)
     if reporter:
         reporter.cancel()
-    return report(config, stats)
+    return stats
+
+
+def _play_in_workers(config: Config, players, workers: int, progress) -> Stats:
+    """
+    Deal the players over forked processes that start together. The database
+    work is done by then: a forked child must not use its parent's connections.
+    """
+    from django.db import connections
+
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    start = time.monotonic() + 1.0
+    pipes, processes = [], []
+    for worker in range(workers):
+        label = f"[worker {worker + 1}/{workers}] "
+        worker_progress = (lambda line, label=label: progress(label + line)) if progress else None
+        ours, theirs = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_worker,
+            args=(config, players[worker::workers], start, theirs, worker_progress),
+        )
+        process.start()
+        pipes.append(ours)
+        processes.append(process)
+    try:
+        stats = Stats(started=start)
+        for pipe in pipes:
+            outcome = pipe.recv()
+            if isinstance(outcome, BaseException):
+                raise outcome
+            stats.absorb(outcome)
+        return stats
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+
+
+def _worker(config: Config, players, start: float, pipe, progress) -> None:
+    try:
+        pipe.send(asyncio.run(play(config, players, progress, start)))
+    except Exception as error:
+        pipe.send(RuntimeError(f"a simulation worker failed: {type(error).__name__}: {error}"))
 
 
 async def _report_progress(stats: Stats, until: float, progress) -> None:
@@ -319,7 +403,7 @@ async def _report_progress(stats: Stats, until: float, progress) -> None:
 def report(config: Config, stats: Stats) -> dict:
     elapsed = max(stats.now(), 1e-9)
     return {
-        "server": config.server,
+        "servers": list(config.servers),
         "players": config.players,
         "duration_s": round(elapsed, 2),
         "move_rate": config.move_rate,

@@ -19,7 +19,7 @@ def test_simulate_players_reports_moves_and_latencies(start_server, tmp_path):
 
     call_command(
         "simulate_players",
-        server=server.url,
+        server=[server.url],
         players=6,
         duration=3,
         move_rate=2,
@@ -41,3 +41,28 @@ def test_simulate_players_reports_moves_and_latencies(start_server, tmp_path):
         assert set(report[key]) >= {"p50", "p95", "p99", "max"}
         assert report[key]["p50"] is not None
     assert plot_path.stat().st_size > 10_000
+
+
+def test_simulate_players_in_two_workers_over_two_servers(start_server, tmp_path):
+    servers = [start_server("a"), start_server("b")]
+    report_path = tmp_path / "report.json"
+
+    call_command(
+        "simulate_players",
+        server=[server.url for server in servers],
+        workers=2,
+        players=6,
+        duration=3,
+        move_rate=2,
+        radius=100,
+        json_path=str(report_path),
+    )
+
+    report = json.loads(report_path.read_text())
+    assert report["servers"] == [server.url for server in servers]
+    assert report["players"] == report["connected"] == 6
+    assert report["errors"] == 0, report["error_samples"]
+    assert report["moves_sent"] >= 6 * 4
+    assert report["moves_acked"] + report["moves_rejected"] >= report["moves_sent"] - 6
+    # Six players within 100 m of each other, on two processes: everyone hears the others.
+    assert report["neighbour_ms"]["count"] >= report["moves_acked"]

@@ -1,9 +1,8 @@
-import asyncio
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from movement.simulation import Config, plot, simulate
+from movement.simulation import Config, plot, run
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -28,7 +27,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--server", default="http://127.0.0.1:8000")
+        parser.add_argument(
+            "--server",
+            action="append",
+            help="base URL of a server (default http://127.0.0.1:8000); give it again for "
+            "more processes: players are dealt round-robin",
+        )
         parser.add_argument("--players", type=int, default=100)
         parser.add_argument("--duration", type=float, default=30.0, help="seconds of play")
         parser.add_argument("--move-rate", type=float, default=1.0, help="moves/s per player")
@@ -38,6 +42,9 @@ class Command(BaseCommand):
         parser.add_argument("--centre", default="0,0", help="lng,lat the players gather around")
         parser.add_argument("--radius", type=float, default=5000.0, help="metres of scatter")
         parser.add_argument("--mix", default="", help="per move: chat=0.01,rest=0.02,flags=0.01")
+        parser.add_argument(
+            "--workers", type=int, default=1, help="processes the simulated players run in"
+        )
         parser.add_argument("--json", dest="json_path", help="write the report here")
         parser.add_argument("--plot", dest="plot_path", help="write a PNG plot here")
 
@@ -46,10 +53,14 @@ class Command(BaseCommand):
             lng, lat = (float(value) for value in options["centre"].split(","))
         except ValueError as error:
             raise CommandError("--centre is lng,lat") from error
-        if options["players"] < 1 or options["move_rate"] <= 0 or options["duration"] <= 0:
-            raise CommandError("--players, --move-rate and --duration must be positive")
+        if (
+            min(options["players"], options["workers"]) < 1
+            or min(options["move_rate"], options["duration"]) <= 0
+        ):
+            raise CommandError("--players, --workers, --move-rate and --duration must be positive")
+        servers = options["server"] or ["http://127.0.0.1:8000"]
         config = Config(
-            server=options["server"].rstrip("/"),
+            servers=tuple(server.rstrip("/") for server in servers),
             players=options["players"],
             duration=options["duration"],
             move_rate=options["move_rate"],
@@ -58,7 +69,9 @@ class Command(BaseCommand):
             radius=options["radius"],
             mix=parse_mix(options["mix"]),
         )
-        result = asyncio.run(simulate(config, progress=lambda line: self.stderr.write(line)))
+        result = run(
+            config, workers=options["workers"], progress=lambda line: self.stderr.write(line)
+        )
         if options["json_path"]:
             with open(options["json_path"], "w") as out:
                 json.dump(result, out, indent=2)
