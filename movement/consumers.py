@@ -207,12 +207,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self._join_group(realtime.area_group(live.area_id))
         await self._follow_cells(live, cell_of(live.lng, live.lat))
 
-        self.live = live
         self.world.join(live)
-        try:
-            await self.world.presence.refresh([live.presence()])
-        except Exception:
-            logger.warning("presence refresh failed at login", exc_info=True)
         await self.send(
             frame(
                 "authenticated",
@@ -224,6 +219,14 @@ class GameConsumer(AsyncWebsocketConsumer):
                 },
             )
         )
+        # Only now do the events of others reach this connection: players on
+        # this process are told directly, so nothing may come before
+        # "authenticated".
+        self.live = live
+        try:
+            await self.world.presence.refresh([live.presence()])
+        except Exception:
+            logger.warning("presence refresh failed at login", exc_info=True)
 
     async def _fail_authentication(self, reason: str):
         await self.send(error_frame("auth_failed", reason))

@@ -62,6 +62,32 @@ async def test_bearer_header_at_the_handshake_authenticates(world):
     await communicator.disconnect()
 
 
+async def test_nothing_comes_before_authenticated_while_neighbours_move(connect, world):
+    """A neighbour's move during the login's last round trip waits for "authenticated"."""
+    mover = await connect()
+    player, login = await new_player()
+    refresh_started, moved = asyncio.Event(), asyncio.Event()
+    refresh = world.presence.refresh
+
+    async def slow_refresh(*args, **kwargs):
+        refresh_started.set()
+        await moved.wait()  # the neighbour moves while this login waits on Redis
+        return await refresh(*args, **kwargs)
+
+    world.presence.refresh = slow_refresh
+    newcomer = Client(await open_socket(), player, login)
+    await newcomer.send("authenticate", {"token": login.tokens.access})
+    await asyncio.wait_for(refresh_started.wait(), 2)
+    world.clock.advance(5)
+    assert (await mover.move(3 * DEG_PER_M, 0))["type"] == "move-ack"
+    moved.set()
+
+    assert (await newcomer.receive())["type"] == "authenticated"
+    assert (await newcomer.receive_type("player-moved"))["playerId"] == str(mover.player.pk)
+    world.presence.refresh = refresh
+    await newcomer.close()
+
+
 @pytest.mark.parametrize(
     "data",
     [{"token": "not-a-jwt"}, {"token": ""}, {}, {"token": 5}],

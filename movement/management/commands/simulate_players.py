@@ -69,9 +69,12 @@ class Command(BaseCommand):
             radius=options["radius"],
             mix=parse_mix(options["mix"]),
         )
-        result = run(
-            config, workers=options["workers"], progress=lambda line: self.stderr.write(line)
-        )
+        try:
+            result = run(
+                config, workers=options["workers"], progress=lambda line: self.stderr.write(line)
+            )
+        except (RuntimeError, OSError) as error:
+            raise CommandError(f"the simulation could not run: {error}") from error
         if options["json_path"]:
             with open(options["json_path"], "w") as out:
                 json.dump(result, out, indent=2)
