@@ -45,6 +45,9 @@ class Flag(models.Model):
         ordering = ["created_at"]
         indexes = [
             models.Index(fields=["flag_type", "is_abandoned"], name="flags_type_abandoned_idx"),
+            # Every placement asks for the largest radius (how far to look for
+            # conflicts); without this index that is a scan of every flag.
+            models.Index(fields=["radius"], name="flags_radius_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -2,7 +2,7 @@ import pytest
 
 from flags.repositories import FlagRepository
 from mmo.geo import bounding_box, point
-from tests.assertions import plan_of
+from tests.assertions import plan_of, plan_of_query_sent_by
 from tests.factories import FlagFactory
 from tests.geodesy import north_of_equator, spheroid_distance
 
@@ -24,6 +24,16 @@ def test_within_is_answered_from_the_geography_index(requires_postgis):
     plan = plan_of(FlagRepository.within(point(0, 0), 1000))
 
     assert "flags_location_geography_gist" in plan, plan
+
+
+def test_largest_radius_is_read_from_the_radius_index(requires_postgis):
+    FlagFactory(radius=500)
+    FlagFactory(radius=800, visual_boundary=900)
+
+    plan = plan_of_query_sent_by(FlagRepository.largest_radius)
+
+    assert FlagRepository.largest_radius() == 800
+    assert "flags_radius_idx" in plan, plan
 
 
 def test_in_box_and_of_owner(player):
