@@ -329,7 +329,7 @@ def _box_around(lng, lat, half):
 
 
 def report(reviewed: list[Reviewed]) -> int:
-    print(f"\n{'query':<58} {'index used':<52} {'rows':>5} {'median ms':>9}")
+    print(f"\n{'query':<58} {'index used':<52} {'rows':>5} {'buffers':>7} {'median ms':>9}")
     failures = 0
     for entry in reviewed:
         label = f"{entry.scenario}: {entry.what}"
@@ -342,11 +342,15 @@ def report(reviewed: list[Reviewed]) -> int:
             flag = f"  (seq scan on {', '.join(entry.seq_scans)})"
         marker = "*" if entry.spatial else " "
         rows = entry.plan["Actual Rows"]
+        buffers = entry.plan["Shared Hit Blocks"] + entry.plan["Shared Read Blocks"]
         print(
-            f"{marker}{label[:57]:<57} {used[:52]:<52} {rows:>5}"
+            f"{marker}{label[:57]:<57} {used[:52]:<52} {rows:>5} {buffers:>7}"
             f" {statistics.median(entry.times_ms):>9.2f}{flag}"
         )
-    print("\n* spatial. Times: EXPLAIN ANALYZE execution time, median of 3 (an UPDATE runs once).")
+    print(
+        "\n* spatial. rows: returned; buffers: shared pages read or hit;"
+        " times: EXPLAIN ANALYZE execution time, median of 3 (an UPDATE runs once)."
+    )
     return failures
 
 

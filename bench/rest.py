@@ -329,6 +329,7 @@ def main():
                 )  # fmt: skip
         finally:
             stop_server(server)
+            connection.close()  # a new connection, should the database have dropped ours
             remove_players(run)
             cache.delete_many([key for player in players for key in cache_keys_of(*player[:2])])
 
