@@ -81,17 +81,22 @@ def server_environment(workdir: str) -> dict:
     return env
 
 
-def start_server(workdir: str) -> tuple[subprocess.Popen, int]:
+SERVER_COMMANDS = {
+    "daphne": lambda port: [
+        ROOT / ".venv/bin/daphne", "-b", "127.0.0.1", "-p", str(port), "mmo.asgi:application",
+    ],
+    "uvicorn": lambda port: [
+        ROOT / ".venv/bin/uvicorn", "--host", "127.0.0.1", "--port", str(port),
+        "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
+        "--no-access-log", "--log-level", "warning", "mmo.asgi:application",
+    ],
+}  # fmt: skip
+
+
+def start_server(workdir: str, kind: str = "daphne") -> tuple[subprocess.Popen, int]:
     port = free_port()
     process = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/daphne"),
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "mmo.asgi:application",
-        ],
+        [str(part) for part in SERVER_COMMANDS[kind](port)],
         cwd=ROOT,
         env=server_environment(workdir),
         stdout=open(Path(workdir) / "server.log", "wb"),  # noqa: SIM115 (the process owns it)
@@ -297,6 +302,7 @@ def main():
         help="requests per second per client in the paced rounds (default 4: 200/s with 50)",
     )
     parser.add_argument("--cold", action="store_true", help="also a paced round on a cold cache")
+    parser.add_argument("--server", choices=sorted(SERVER_COMMANDS), default="daphne")
     args = parser.parse_args()
     if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
         raise SystemExit("bench/rest.py runs on PostGIS and Redis: set DATABASE_URL and REDIS_URL")
@@ -305,9 +311,9 @@ def main():
     run = f"{PREFIX}{secrets.token_hex(3)}-"
     players = []
     with tempfile.TemporaryDirectory(prefix="bench-rest-") as workdir:
-        server, port = start_server(workdir)
+        server, port = start_server(workdir, args.server)
         try:
-            print(f"daphne (production settings) on 127.0.0.1:{port}, pid {server.pid}")
+            print(f"{args.server} (production settings) on 127.0.0.1:{port}, pid {server.pid}")
             players = [register(port, f"{run}{n}") for n in range(args.clients)]
             print(f"registered {len(players)} players; warming up")
             # Every entry cached, every connection of the server's database pool opened.
