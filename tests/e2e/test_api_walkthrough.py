@@ -1,29 +1,10 @@
 """docs/api.md's walkthrough, against the real ASGI server."""
 
-import json
-import urllib.error
-import urllib.request
-
 import pytest
 
+from tests.e2e.clients import call
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def call(base_url, method, path, body=None, token=None):
-    request = urllib.request.Request(
-        f"{base_url}{path}",
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-    )
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            payload = response.read()
-            return response.status, json.loads(payload) if payload else None
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
 
 
 def test_register_login_me_logout_over_http(asgi_server):

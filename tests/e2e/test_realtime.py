@@ -4,76 +4,14 @@ PostGIS + Redis, clients speaking the protocol with the `websockets` package.
 """
 
 import asyncio
-import json
 import signal
 
 import pytest
-from channels.db import database_sync_to_async
-from websockets.asyncio.client import connect
 
-from mmo.geo import point
-from movement.models import PlayerPosition
-from tests.e2e.test_api_walkthrough import call
+from tests.e2e.clients import DEG_PER_M, Player, call, place, stored
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
 shares_the_test_database = pytest.mark.django_db(transaction=True)
-
-DEG_PER_M = 1 / 111_319.49
-
-
-class Player:
-    def __init__(self, server, name):
-        status, body = call(
-            server.url,
-            "POST",
-            "/api/auth/register/",
-            {"username": name, "email": f"{name}@example.com", "password": "correct-horse-battery"},
-        )
-        assert status == 201, body
-        self.id = body["player"]["id"]
-        self.access = body["access"]
-        self.socket = None
-
-    async def connect(self, server):
-        self.socket = await connect(server.ws_url)
-        await self.send("authenticate", {"token": self.access})
-        reply = await self.receive()
-        assert reply["type"] == "authenticated", reply
-        return reply["data"]
-
-    async def send(self, message_type, data=None):
-        await self.socket.send(json.dumps({"type": message_type, "data": data or {}}))
-
-    async def receive(self, timeout=3.0) -> dict:
-        return json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
-
-    async def receive_type(self, message_type, timeout=3.0) -> dict:
-        while True:
-            message = await self.receive(timeout)
-            if message["type"] == message_type:
-                return message["data"]
-
-    async def silent(self, message_type, seconds=0.7) -> bool:
-        """True if no frame of this type arrives within `seconds`."""
-        try:
-            await self.receive_type(message_type, timeout=seconds)
-        except TimeoutError:
-            return True
-        return False
-
-    async def move(self, lng, lat):
-        await self.send("player-move", {"position": {"lat": lat, "lng": lng}})
-        return await self.receive_type("move-ack")
-
-
-@database_sync_to_async
-def place(player, lng, lat):
-    PlayerPosition.objects.filter(pk=player.id).update(location=point(lng, lat))
-
-
-@database_sync_to_async
-def stored(player):
-    return PlayerPosition.objects.get(pk=player.id)
 
 
 @pytest.mark.smoke
