@@ -64,7 +64,11 @@ class GameConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.world = live_world()
         self.live: LivePlayer | None = None
+        # Groups this connection belongs to, and those of them the channel
+        # layer could not subscribe yet (Redis unreachable): retried until it can.
         self.groups_joined: set[str] = set()
+        self.groups_unconfirmed: set[str] = set()
+        self.join_retry: asyncio.Task | None = None
         self.closing = False
         now = self.world.clock()
         self.message_bucket = TokenBucket(settings.WEBSOCKET_RATE, settings.WEBSOCKET_BURST, now)
@@ -90,6 +94,8 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.closing = True
         if self.auth_timer is not None:
             self.auth_timer.cancel()
+        if self.join_retry is not None:
+            self.join_retry.cancel()
         live, self.live = self.live, None
         if live is not None:
             if live.cell is not None:
@@ -227,6 +233,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self.world.presence.refresh([live.presence()])
         except Exception:
             logger.warning("presence refresh failed at login", exc_info=True)
+            self.world.mark_presence_dirty(live)  # the next periodic refresh adds it
 
     async def _fail_authentication(self, reason: str):
         await self.send(error_frame("auth_failed", reason))
@@ -544,20 +551,58 @@ class GameConsumer(AsyncWebsocketConsumer):
     # Groups ---------------------------------------------------------------------
 
     async def _join_group(self, group: str):
-        if group not in self.groups_joined:
+        if group in self.groups_joined:
+            return
+        self.groups_joined.add(group)
+        try:
             await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.add(group)
+        except Exception as error:
+            self.world.note_layer_failure("join", group, error)
+            self.groups_unconfirmed.add(group)
+            if self.join_retry is None:
+                self.join_retry = asyncio.create_task(self._retry_joins())
+
+    async def _retry_joins(self):
+        """Join the groups the layer refused, once Redis answers again."""
+        delay = 0.5
+        try:
+            while self.groups_unconfirmed and not self.closing:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                for group in list(self.groups_unconfirmed):
+                    if group not in self.groups_unconfirmed:  # left meanwhile
+                        continue
+                    try:
+                        await self.channel_layer.group_add(group, self.channel_name)
+                    except Exception:
+                        break  # still unreachable: wait and try again
+                    self.groups_unconfirmed.discard(group)
+                    if group not in self.groups_joined:  # left while we were joining
+                        await self._discard_from_layer(group)
+        finally:
+            self.join_retry = None
 
     async def _leave_group(self, group: str):
         if group in self.groups_joined:
             self.groups_joined.discard(group)
-            try:
-                await self.channel_layer.group_discard(group, self.channel_name)
-            except Exception:
-                logger.warning("could not leave group %s", group, exc_info=True)
+            self.groups_unconfirmed.discard(group)
+            await self._discard_from_layer(group)
+
+    async def _discard_from_layer(self, group: str):
+        try:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        except Exception:
+            logger.warning("could not leave group %s", group, exc_info=True)
 
     async def _publish(self, group: str, event: dict):
-        await self.channel_layer.group_send(group, event)
+        """
+        Fan-out is best effort: while the channel layer is unreachable the
+        event is lost, but the connection and the move it announces stand.
+        """
+        try:
+            await self.channel_layer.group_send(group, event)
+        except Exception as error:
+            self.world.note_layer_failure("send", group, error)
 
 
 def _moved_event(live: LivePlayer, timestamp: int, sent_at: float | None = None) -> dict:

@@ -50,13 +50,18 @@ class LocalPresence:
     def __init__(self):
         self._entries: dict[str, tuple[PresenceEntry, float]] = {}
 
-    async def refresh(self, entries: list[PresenceEntry], still_here=()) -> None:
+    async def refresh(self, entries: list[PresenceEntry], still_here=()) -> bool:
+        """Store `entries` and mark `still_here` as seen; False if one of those was unknown."""
         now = time.time()
         for entry in entries:
             self._entries[entry.player_id] = (entry, now)
+        complete = True
         for player_id in still_here:
             if player_id in self._entries:
                 self._entries[player_id] = (self._entries[player_id][0], now)
+            else:
+                complete = False
+        return complete
 
     async def remove(self, player_id: str) -> None:
         self._entries.pop(player_id, None)
@@ -92,11 +97,16 @@ class RedisPresence:
         self.info_key = f"{prefix}:online:info"
         self.area_prefix = f"{prefix}:online:area:"
 
-    async def refresh(self, entries: list[PresenceEntry], still_here=()) -> None:
-        """Store `entries` (players who moved) and mark them and `still_here` as seen now."""
-        seen = {entry.player_id for entry in entries} | set(still_here)
-        if not seen:
-            return
+    async def refresh(self, entries: list[PresenceEntry], still_here=()) -> bool:
+        """
+        Store `entries` (players who moved) and mark them and `still_here` as
+        seen now. False if one of `still_here` had no entry any more (Redis
+        restarted, or pruned it): the caller then sends every entry again.
+        """
+        written = {entry.player_id for entry in entries}
+        kept = [player_id for player_id in still_here if player_id not in written]
+        if not written and not kept:
+            return True
         now = time.time()
         async with self.redis.pipeline(transaction=False) as pipe:
             for entry in entries:
@@ -105,8 +115,13 @@ class RedisPresence:
                 pipe.hset(self.info_key, entry.player_id, json.dumps(asdict(entry)))
                 if entry.area_id:
                     pipe.sadd(self.area_prefix + entry.area_id, entry.player_id)
-            pipe.zadd(self.seen_key, dict.fromkeys(seen, now))
-            await pipe.execute()
+            if written:
+                pipe.zadd(self.seen_key, dict.fromkeys(written, now))
+            if kept:
+                # Only players Redis still knows: XX never adds, CH counts the updated.
+                pipe.zadd(self.seen_key, dict.fromkeys(kept, now), xx=True, ch=True)
+            results = await pipe.execute()
+        return not kept or results[-1] == len(kept)
 
     async def remove(self, player_id: str) -> None:
         info = await self.redis.hget(self.info_key, player_id)

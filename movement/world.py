@@ -115,8 +115,13 @@ class World:
         self._tasks: list[asyncio.Task] = []
         self._started = asyncio.Event()
         self._starting = False
+        # Set when Redis may have lost presence entries (a failed refresh, a
+        # restart): the next refresh writes every player's entry again.
+        self._presence_incomplete = False
         self.flushed_rows = 0
         self.flush_failures = 0
+        self.layer_failures = 0
+        self._layer_failure_logged_at = -math.inf
 
     # Start-up ----------------------------------------------------------------
 
@@ -195,7 +200,11 @@ class World:
             del self.players[player.player_id]
             self._dirty.discard(player.player_id)
         self._queue(player.row())
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception:
+            # The row stays queued; the periodic flush retries it.
+            logger.warning("could not write %s's position on leaving", player.player_id)
         try:
             if player.player_id not in self.players:
                 await self.presence.remove(player.player_id)
@@ -205,6 +214,23 @@ class World:
     def mark_dirty(self, player: LivePlayer) -> None:
         self._dirty.add(player.player_id)
         self._presence_dirty.add(player.player_id)
+
+    def mark_presence_dirty(self, player: LivePlayer) -> None:
+        self._presence_dirty.add(player.player_id)
+
+    def note_layer_failure(self, action: str, group: str, error: Exception) -> None:
+        """Count a channel-layer call that failed; log at most every ten seconds."""
+        self.layer_failures += 1
+        now = self.clock()
+        if now - self._layer_failure_logged_at >= 10.0:
+            self._layer_failure_logged_at = now
+            logger.warning(
+                "channel layer unreachable (%s %s: %s); %d calls failed so far",
+                action,
+                group,
+                error,
+                self.layer_failures,
+            )
 
     def _queue(self, row: PositionRow) -> None:
         queued = self._pending.get(str(row.player_id))
@@ -257,12 +283,17 @@ class World:
     async def _refresh_presence(self) -> None:
         """Send the players who moved; for the others, only that they are still here."""
         changed, self._presence_dirty = self._presence_dirty, set()
+        if self._presence_incomplete:
+            changed |= set(self.players)
         entries = [self.players[pid].presence() for pid in changed if pid in self.players]
         try:
-            await self.presence.refresh(entries, still_here=list(self.players))
+            complete = await self.presence.refresh(entries, still_here=list(self.players))
         except Exception:
             self._presence_dirty |= changed
+            self._presence_incomplete = True
             logger.warning("presence refresh failed", exc_info=True)
+        else:
+            self._presence_incomplete = not complete
 
     def flush_at_exit(self) -> None:
         """Last resort at interpreter exit (SIGTERM): write what is still unsaved."""
