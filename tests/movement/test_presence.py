@@ -46,3 +46,15 @@ async def test_a_player_who_moved_areas_leaves_the_old_listing(world):
 
     assert await presence.in_area("plaza", 10) == []
     assert [e.player_id for e in await presence.in_area("market", 10)] == ["walker"]
+
+
+@pytest.mark.smoke
+async def test_a_refresh_says_when_the_store_forgot_a_player(world):
+    presence = world.presence
+    await presence.refresh([entry("kept"), entry("forgotten")])
+    await presence.clear()  # what a restarted Redis holds
+    await presence.refresh([entry("kept")])
+
+    assert await presence.refresh([], still_here=["kept"]) is True
+    assert await presence.refresh([], still_here=["kept", "forgotten"]) is False
+    assert not await presence.is_online("forgotten")
