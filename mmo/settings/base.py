@@ -111,10 +111,11 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"spatialite:///{VAR_DIR / 'mmo.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.postgis":
-    # Django's psycopg pool replaces persistent connections. Django has the
-    # pool check each connection before lending it, so a restarted database
-    # server costs no request.
+    # Django's psycopg pool replaces persistent connections. With health
+    # checks on, the pool checks each connection before lending it, so a
+    # restarted database server or a killed connection costs no request.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),

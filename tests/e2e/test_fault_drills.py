@@ -9,9 +9,11 @@ import asyncio
 import contextlib
 import time
 
+import psycopg
 import pytest
 
 from tests.e2e.clients import DEG_PER_M, Player, call, place, stored
+from tests.e2e.conftest import database_url_of
 from tests.e2e.infrastructure import RedisServer, eventually, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
@@ -114,3 +116,134 @@ async def test_redis_outage_degrades_to_the_database_and_recovers(start_server, 
         return await stored_metres(mover) == pytest.approx(walk.acked_metres)
 
     await eventually(last_move_stored, 10, "the last accepted position in PostgreSQL")
+
+
+# PostgreSQL ----------------------------------------------------------------------
+
+SERVER_APPLICATION = "mmo-drill-server"
+HEALTHY = {"status": "ok", "database": "up", "cache": "up"}
+
+
+def libpq_url(postgis_url: str) -> str:
+    return "postgresql://" + postgis_url.split("://", 1)[1].split("?", 1)[0]
+
+
+@pytest.fixture
+def test_database_url():
+    from django.db import connection
+
+    return database_url_of(connection.settings_dict)
+
+
+@pytest.fixture
+def position_writes(test_database_url):
+    """
+    Every write to player_positions, recorded by a trigger: (player_id,
+    version before, version after), in order.
+    """
+    url = libpq_url(test_database_url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            """
+            CREATE TABLE drill_position_writes (
+                id bigserial, player_id uuid, old_version bigint, new_version bigint
+            );
+            CREATE FUNCTION drill_record_position_write() RETURNS trigger AS $$
+            BEGIN
+                INSERT INTO drill_position_writes (player_id, old_version, new_version)
+                VALUES (NEW.player_id, OLD.version, NEW.version);
+                RETURN NEW;
+            END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER drill_position_writes AFTER UPDATE ON player_positions
+            FOR EACH ROW EXECUTE FUNCTION drill_record_position_write();
+            """
+        )
+
+    def writes(player: Player) -> list[tuple[int, int]]:
+        with psycopg.connect(url) as conn:
+            rows = conn.execute(
+                "SELECT old_version, new_version FROM drill_position_writes"
+                " WHERE player_id = %s ORDER BY id",
+                (player.id,),
+            ).fetchall()
+        return [tuple(row) for row in rows]
+
+    yield writes
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "DROP TRIGGER drill_position_writes ON player_positions;"
+            " DROP FUNCTION drill_record_position_write(); DROP TABLE drill_position_writes;"
+        )
+
+
+async def terminate_server_connections(admin: psycopg.AsyncConnection) -> int:
+    cursor = await admin.execute(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s",
+        (SERVER_APPLICATION,),
+    )
+    return (await cursor.fetchone())[0]
+
+
+@shares_the_test_database
+async def test_killed_database_connections_cost_no_request_and_no_position(
+    start_server, test_database_url, position_writes
+):
+    server = start_server(
+        DATABASE_URL=f"{test_database_url}?application_name={SERVER_APPLICATION}",
+        MOVEMENT_FLUSH_INTERVAL=0.3,
+        MOVEMENT_FLUSH_MAX_BACKOFF=1,
+    )
+    walkers = [Walk(Player(server, f"walker{n}")) for n in range(3)]
+    for walk in walkers:
+        await walk.player.connect(server)
+        await walk.step()
+    url = libpq_url(test_database_url)
+    async with (
+        await psycopg.AsyncConnection.connect(url, autocommit=True) as admin,
+        await psycopg.AsyncConnection.connect(url) as blocker,
+    ):
+        # Hold the first walker's row so that the next flush waits on it, then
+        # kill every connection of the server: the waiting flush among them.
+        await blocker.execute(
+            "SELECT 1 FROM player_positions WHERE player_id = %s FOR UPDATE",
+            (walkers[0].player.id,),
+        )
+        for walk in walkers:
+            await walk.step()
+
+        async def flush_waiting():
+            cursor = await admin.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE application_name = %s AND wait_event_type = 'Lock'",
+                (SERVER_APPLICATION,),
+            )
+            return (await cursor.fetchone())[0]
+
+        await eventually(flush_waiting, 10, "a flush waiting on the held row")
+        assert await terminate_server_connections(admin) >= 1
+        await blocker.rollback()
+
+    # The next requests get working connections, though the pool held dead ones.
+    assert call(server.url, "GET", "/api/health") == (200, HEALTHY)
+    status, sessions = call(
+        server.url, "GET", "/api/auth/sessions/", token=walkers[0].player.access
+    )
+    assert (status, len(sessions["results"])) == (200, 1), sessions
+    for walk in walkers:
+        await walk.step()
+
+    for walk in walkers:
+
+        async def last_move_stored(walk=walk):
+            return await stored_metres(walk.player) == pytest.approx(walk.acked_metres)
+
+        await eventually(last_move_stored, 10, f"{walk.player.id}'s last position stored")
+    assert "position flush failed" in server.log()
+
+    # Each version written once, and never over a newer one.
+    for walk in walkers:
+        writes = position_writes(walk.player)
+        versions = [new for _, new in writes]
+        assert all(new > old for old, new in writes), writes
+        assert len(versions) == len(set(versions)), writes
+        assert (await stored(walk.player)).version == versions[-1]
