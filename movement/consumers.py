@@ -17,6 +17,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -121,6 +122,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         if not self.message_bucket.take(now):
             await self._refuse("rate_limited", "Too many messages; slow down.", now)
             return
+        message_type = None
         try:
             if text_data is None:
                 raise ProtocolError("invalid_frame", "Frames are JSON text, not binary.")
@@ -133,6 +135,15 @@ class GameConsumer(AsyncWebsocketConsumer):
             await handler(self, data, now)
         except ProtocolError as error:
             await self._refuse(error.code, error.message, now)
+        except (OperationalError, InterfaceError) as error:
+            # The database is restarting or out of reach: nothing happened, and
+            # the client may send the same message again in a moment.
+            logger.warning("database unavailable for a %s: %s", message_type, error)
+            await self.send(
+                error_frame(
+                    "unavailable", "The server cannot reach its database; try again shortly."
+                )
+            )
 
     async def _refuse(self, code: str, message: str, now: float):
         await self.send(error_frame(code, message))

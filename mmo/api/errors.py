@@ -1,11 +1,31 @@
-"""Every error a client causes becomes a 4xx with a message naming the problem."""
+"""
+Every error a client causes becomes a 4xx with a message naming the problem;
+a database out of reach for a moment becomes a 503 the client may retry.
+"""
+
+import logging
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
+logger = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = 503
+    default_detail = "The database cannot be reached right now; try again in a few seconds."
+    default_code = "database_unavailable"
+    wait = 5  # seconds, sent as Retry-After
+
 
 def exception_handler(exc, context):
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # A lost or refused connection, a restart or failover under way: the
+        # request did not happen (its transaction rolled back) and may be retried.
+        logger.warning("database unavailable: %s", exc)
+        exc = DatabaseUnavailable()
     if isinstance(exc, DjangoValidationError):
         # Domain rules (mmo.geo, model validation) speak Django; clients get DRF's 400.
         if hasattr(exc, "error_dict"):

@@ -123,6 +123,10 @@ if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.postgis":
                 "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
                 "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8),
                 "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+                # A reconnection attempt backs off exponentially (1, 2, 4, … s)
+                # until it gives up; a short life keeps the pauses short, so
+                # the first request after a long outage connects at once.
+                "reconnect_timeout": 5.0,
             },
         }
     )

@@ -52,7 +52,14 @@ class Player:
         self.socket = None
 
     async def connect(self, server):
-        self.socket = await connect(server.ws_url)
+        """Open a socket and authenticate; returns the `authenticated` data."""
+        await self.open(server)
+        return await self.authenticate()
+
+    async def open(self, server, **options):
+        self.socket = await connect(server.ws_url, **options)
+
+    async def authenticate(self):
         await self.send("authenticate", {"token": self.access})
         reply = await self.receive()
         assert reply["type"] == "authenticated", reply
