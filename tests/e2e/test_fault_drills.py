@@ -8,6 +8,7 @@ one proves.
 import asyncio
 import contextlib
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -121,6 +122,56 @@ async def test_redis_outage_degrades_to_the_database_and_recovers(start_server, 
         return await stored_metres(mover) == pytest.approx(walk.acked_metres)
 
     await eventually(last_move_stored, 10, "the last accepted position in PostgreSQL")
+
+
+# SIGKILL -----------------------------------------------------------------------------
+
+FLUSH_INTERVAL = 1.0
+# The flusher's own delays (the write, a busy event loop) on top of the interval.
+SCHEDULING_SLACK = 0.5
+
+
+@shares_the_test_database
+async def test_sigkill_loses_at_most_one_flush_interval_and_players_resume_elsewhere(
+    start_server,
+):
+    timing = {"MOVEMENT_FLUSH_INTERVAL": FLUSH_INTERVAL, "PRESENCE_TTL": 3}
+    doomed, survivor = start_server("doomed", **timing), start_server("survivor", **timing)
+    walker, bystander = Player(doomed, "walker"), Player(doomed, "bystander")
+    watcher = Player(survivor, "watcher")
+    await walker.connect(doomed)
+    await bystander.connect(doomed)
+    await watcher.connect(survivor)
+    walk, acked = Walk(walker), []  # (when the ack came, metres)
+    deadline = time.monotonic() + 3 * FLUSH_INTERVAL
+    while time.monotonic() < deadline:
+        await walk.step()
+        acked.append((time.monotonic(), walk.acked_metres))
+        await asyncio.sleep(0.25)  # walking pace
+
+    killed_at = time.monotonic()
+    doomed.stop(signal.SIGKILL)
+
+    kept = await stored_metres(walker)
+    assert kept in [pytest.approx(metres) for _, metres in acked]
+    surely_flushed = [m for t, m in acked if t < killed_at - FLUSH_INTERVAL - SCHEDULING_SLACK]
+    assert kept >= max(surely_flushed), (kept, acked, killed_at)
+
+    # The walker logs in on the other process at once, where the store left him.
+    resumed = await walker.connect(survivor)
+    assert time.monotonic() - killed_at < 3, "the reconnect waited for the presence TTL"
+    assert resumed["position"]["lng"] == pytest.approx(kept * DEG_PER_M)
+    status, position = call(survivor.url, "GET", "/api/players/me/position/", token=walker.access)
+    assert status == 200, position
+    assert position["lng"] == pytest.approx(kept * DEG_PER_M)
+    walk.metres = kept
+    await walk.step()  # from there, walking on is accepted
+
+    # The killed process's players drop out of listings after PRESENCE_TTL.
+    async def only_the_living_listed():
+        return await watcher.listed_ids() == {watcher.id, walker.id}
+
+    await eventually(only_the_living_listed, 10, "the bystander gone from get-players")
 
 
 # PostgreSQL ----------------------------------------------------------------------
