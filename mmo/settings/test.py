@@ -28,3 +28,8 @@ REST_FRAMEWORK = {
     },
 }
 CACHES["default"]["KEY_PREFIX"] = "mmo-test"  # noqa: F405
+
+# Redis publish/subscribe channels ignore database numbers: test runs sharing
+# one Redis would hear each other's events. Each run talks on channels of its own.
+if REDIS_URL:  # noqa: F405
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"mmo-test-{os.getpid()}"  # noqa: F405
