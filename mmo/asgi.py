@@ -16,6 +16,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from mmo.websocket_backlog import SendBacklogLimit  # noqa: E402
 from mmo.websocket_security import BrowserOriginValidator  # noqa: E402
 from movement.routing import websocket_urlpatterns  # noqa: E402
 
@@ -28,6 +29,6 @@ gc.set_threshold(50_000, 20, 20)
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": BrowserOriginValidator(URLRouter(websocket_urlpatterns)),
+        "websocket": SendBacklogLimit(BrowserOriginValidator(URLRouter(websocket_urlpatterns))),
     }
 )

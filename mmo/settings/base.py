@@ -354,6 +354,8 @@ PRESENCE_TTL = env.float("PRESENCE_TTL", default=30.0)
 # WebSocket limits, per connection.
 WEBSOCKET_AUTH_TIMEOUT = env.float("WEBSOCKET_AUTH_TIMEOUT", default=10.0)
 WEBSOCKET_MAX_FRAME_BYTES = env.int("WEBSOCKET_MAX_FRAME_BYTES", default=16 * 1024)
+# Frames a client that is not reading may fall behind by before it is dropped.
+WEBSOCKET_MAX_BACKLOG_BYTES = env.int("WEBSOCKET_MAX_BACKLOG_BYTES", default=1024 * 1024)
 WEBSOCKET_RATE = env.float("WEBSOCKET_RATE", default=20.0)  # messages per second
 WEBSOCKET_BURST = env.int("WEBSOCKET_BURST", default=40)
 # Errors (bad frames, rate limiting) tolerated within ten seconds before closing.

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from tests.e2e.clients import DEG_PER_M, Player, call, place, stored
 from tests.e2e.conftest import ROOT, database_url_of, server_environment
@@ -172,6 +174,96 @@ async def test_sigkill_loses_at_most_one_flush_interval_and_players_resume_elsew
         return await watcher.listed_ids() == {watcher.id, walker.id}
 
     await eventually(only_the_living_listed, 10, "the bystander gone from get-players")
+
+
+# A client that stops reading ---------------------------------------------------------
+
+CHAT_LENGTH = 8000  # large frames: megabytes within seconds
+DROP_WITHIN = 30  # seconds of flooding
+
+
+def resident_memory_bytes(server) -> int:
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+    return int(kilobytes) * 1024
+
+
+async def move_ack_seconds(player: Player, metres: float) -> float:
+    started = time.monotonic()
+    await player.move(metres * DEG_PER_M, 0)
+    return time.monotonic() - started
+
+
+@shares_the_test_database
+async def test_a_client_that_stops_reading_is_dropped_without_stalling_the_others(start_server):
+    # One sender flooding a player with private messages stands for the
+    # traffic of a crowded place; the limits are raised to let it.
+    server = start_server(
+        WEBSOCKET_RATE=2000,
+        WEBSOCKET_BURST=2000,
+        CHAT_RATE=2000,
+        CHAT_BURST=2000,
+        CHAT_MAX_LENGTH=CHAT_LENGTH,
+    )
+    sleeper, flooder, steady = (Player(server, name) for name in ("sleeper", "flooder", "steady"))
+    # A small receive buffer, a client library that stops reading the socket
+    # once a frame waits, no pings: TCP soon stops taking the server's frames.
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    await sleeper.open(server, sock=sock, max_queue=1, ping_interval=None)
+    await sleeper.authenticate()
+    await flooder.connect(server)
+    await steady.connect(server)
+    memory_before = resident_memory_bytes(server)
+
+    message = "x" * CHAT_LENGTH
+    sleeper_gone = asyncio.Event()
+    sent, heard = 0, []
+
+    async def flood():
+        nonlocal sent
+        while not sleeper_gone.is_set():
+            for _ in range(20):
+                await flooder.send(
+                    "chat-message", {"message": message, "scope": "private", "targetId": sleeper.id}
+                )
+            sent += 20
+            answered = 0
+            while answered < 20:  # the sender reads its answers: it is no slow client
+                reply = await flooder.receive(timeout=10)
+                heard.append(reply)
+                if reply["type"] == "error":  # the sleeper is no longer online
+                    assert reply["data"]["code"] == "recipient_offline", reply
+                    sleeper_gone.set()
+                answered += reply["type"] in ("chat-sent", "error")
+
+    latencies = []
+
+    async def steady_walk():
+        metres = 0.0
+        while not sleeper_gone.is_set():
+            metres += 0.2
+            latencies.append(await move_ack_seconds(steady, metres))
+            await asyncio.sleep(0.05)  # 4 m/s
+
+    try:
+        await asyncio.wait_for(asyncio.gather(flood(), steady_walk()), timeout=DROP_WITHIN)
+    except TimeoutError:
+        growth = resident_memory_bytes(server) - memory_before
+        pytest.fail(f"still connected after {sent} messages; the server grew by {growth} bytes")
+    growth = resident_memory_bytes(server) - memory_before
+
+    # Dropped by the server, which tells its neighbours as for any disconnect.
+    gone = {"type": "player-disconnected", "data": {"playerId": sleeper.id}}
+    if gone not in heard:
+        assert await flooder.receive_type("player-disconnected", timeout=5) == gone["data"]
+    assert "dropping a WebSocket client that stopped reading" in server.log()
+    with pytest.raises(ConnectionClosed):
+        while True:  # what the client's buffers still hold, then the end
+            await sleeper.receive(timeout=5)
+    # Bounded memory, and the others were served throughout.
+    assert growth < 32 * 1024 * 1024, growth
+    assert len(latencies) >= 5 and max(latencies) < 1.0, latencies
 
 
 # PostgreSQL ----------------------------------------------------------------------
