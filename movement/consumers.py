@@ -19,6 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
+from redis.exceptions import RedisError
 from rest_framework.exceptions import AuthenticationFailed
 
 from flags import services as flag_services
@@ -135,13 +136,14 @@ class GameConsumer(AsyncWebsocketConsumer):
             await handler(self, data, now)
         except ProtocolError as error:
             await self._refuse(error.code, error.message, now)
-        except (OperationalError, InterfaceError) as error:
-            # The database is restarting or out of reach: nothing happened, and
-            # the client may send the same message again in a moment.
-            logger.warning("database unavailable for a %s: %s", message_type, error)
+        except (OperationalError, InterfaceError, RedisError) as error:
+            # The database or Redis is restarting or out of reach: nothing
+            # happened, and the client may send the same message again in a moment.
+            logger.warning("%s unavailable for a %s: %s", _service(error), message_type, error)
             await self.send(
                 error_frame(
-                    "unavailable", "The server cannot reach its database; try again shortly."
+                    "unavailable",
+                    f"The server cannot reach its {_service(error)}; try again shortly.",
                 )
             )
 
@@ -333,12 +335,17 @@ class GameConsumer(AsyncWebsocketConsumer):
         limit = settings.WEBSOCKET_LIST_LIMIT
         area_id = protocol.text(data, "areaId", required=False, max_length=64)
         box = protocol.bounding_box(data, "bounds", "boundingBox")
-        if area_id is not None:
-            entries = await self.world.presence.in_area(area_id, limit)
-        elif box is not None:
-            entries = await self.world.presence.in_box(box, limit)
-        else:
+        if area_id is None and box is None:
             raise ProtocolError("invalid_data", "Give areaId, bounds or boundingBox.")
+        try:
+            if area_id is not None:
+                entries = await self.world.presence.in_area(area_id, limit)
+            else:
+                entries = await self.world.presence.in_box(box, limit)
+        except RedisError as error:
+            # Redis is out of reach: this process's own players are all we know.
+            self.world.note_layer_failure("list", "presence", error)
+            entries = []
         players = {entry.player_id: entry for entry in entries}
         # This process's own players are fresher than the shared presence.
         for live in self.world.players.values():
@@ -614,6 +621,10 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_send(group, event)
         except Exception as error:
             self.world.note_layer_failure("send", group, error)
+
+
+def _service(error: Exception) -> str:
+    return "Redis" if isinstance(error, RedisError) else "database"
 
 
 def _moved_event(live: LivePlayer, timestamp: int, sent_at: float | None = None) -> dict:

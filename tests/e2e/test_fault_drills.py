@@ -90,6 +90,10 @@ async def test_redis_outage_degrades_to_the_database_and_recovers(start_server, 
     # Open sockets keep working: every move is answered, also those into new
     # interest cells, whose groups the layer cannot join yet.
     assert await walk.steps_for(4) >= 10
+    # What needs Redis answers from this process alone, or says it cannot.
+    assert await mover.listed_ids() == {mover.id}
+    await mover.send("chat-message", {"message": "hi", "scope": "private", "targetId": watcher.id})
+    assert (await mover.receive_type("error"))["code"] == "unavailable"
 
     redis_server.start()
 
