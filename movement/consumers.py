@@ -66,11 +66,7 @@ class GameConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.world = live_world()
         self.live: LivePlayer | None = None
-        # Groups this connection belongs to, and those of them the channel
-        # layer could not subscribe yet (Redis unreachable): retried until it can.
-        self.groups_joined: set[str] = set()
-        self.groups_unconfirmed: set[str] = set()
-        self.join_retry: asyncio.Task | None = None
+        self.memberships = realtime.Memberships(self.channel_layer, self.channel_name)
         self.closing = False
         now = self.world.clock()
         self.message_bucket = TokenBucket(settings.WEBSOCKET_RATE, settings.WEBSOCKET_BURST, now)
@@ -96,8 +92,6 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.closing = True
         if self.auth_timer is not None:
             self.auth_timer.cancel()
-        if self.join_retry is not None:
-            self.join_retry.cancel()
         live, self.live = self.live, None
         if live is not None:
             if live.cell is not None:
@@ -107,8 +101,7 @@ class GameConsumer(AsyncWebsocketConsumer):
                 )
                 await self._follow_cells(live, None)
             await self.world.leave(live)
-        for group in list(self.groups_joined):
-            await self._leave_group(group)
+        await self.memberships.leave_all()
 
     async def shut(self, code: int):
         self.closing = True
@@ -344,7 +337,7 @@ class GameConsumer(AsyncWebsocketConsumer):
                 entries = await self.world.presence.in_box(box, limit)
         except RedisError as error:
             # Redis is out of reach: this process's own players are all we know.
-            self.world.note_layer_failure("list", "presence", error)
+            realtime.layer_unreachable("list", "presence", error)
             entries = []
         players = {entry.player_id: entry for entry in entries}
         # This process's own players are fresher than the shared presence.
@@ -569,48 +562,10 @@ class GameConsumer(AsyncWebsocketConsumer):
     # Groups ---------------------------------------------------------------------
 
     async def _join_group(self, group: str):
-        if group in self.groups_joined:
-            return
-        self.groups_joined.add(group)
-        try:
-            await self.channel_layer.group_add(group, self.channel_name)
-        except Exception as error:
-            self.world.note_layer_failure("join", group, error)
-            self.groups_unconfirmed.add(group)
-            if self.join_retry is None:
-                self.join_retry = asyncio.create_task(self._retry_joins())
-
-    async def _retry_joins(self):
-        """Join the groups the layer refused, once Redis answers again."""
-        delay = 0.5
-        try:
-            while self.groups_unconfirmed and not self.closing:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                for group in list(self.groups_unconfirmed):
-                    if group not in self.groups_unconfirmed:  # left meanwhile
-                        continue
-                    try:
-                        await self.channel_layer.group_add(group, self.channel_name)
-                    except Exception:
-                        break  # still unreachable: wait and try again
-                    self.groups_unconfirmed.discard(group)
-                    if group not in self.groups_joined:  # left while we were joining
-                        await self._discard_from_layer(group)
-        finally:
-            self.join_retry = None
+        await self.memberships.join(group)
 
     async def _leave_group(self, group: str):
-        if group in self.groups_joined:
-            self.groups_joined.discard(group)
-            self.groups_unconfirmed.discard(group)
-            await self._discard_from_layer(group)
-
-    async def _discard_from_layer(self, group: str):
-        try:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        except Exception:
-            logger.warning("could not leave group %s", group, exc_info=True)
+        await self.memberships.leave(group)
 
     async def _publish(self, group: str, event: dict):
         """
@@ -620,7 +575,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         try:
             await self.channel_layer.group_send(group, event)
         except Exception as error:
-            self.world.note_layer_failure("send", group, error)
+            realtime.layer_unreachable("send", group, error)
 
 
 def _service(error: Exception) -> str:

@@ -26,6 +26,8 @@ from channels.consumer import get_handler_name
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from mmo import realtime
+
 logger = logging.getLogger(__name__)
 
 Listener = object  # anything with a handler method per event type, as a consumer has
@@ -37,6 +39,7 @@ class InterestCells:
         self.listeners: dict[str, set[Listener]] = {}
         self.layer = None
         self.channel: str | None = None
+        self.memberships: realtime.Memberships | None = None
         self._outbox: list[tuple[str, dict]] = []
         self._outbox_filled = asyncio.Event()
 
@@ -45,27 +48,25 @@ class InterestCells:
     async def attach(self, layer, channel: str) -> None:
         """Hear other processes on `channel`, in every cell a player here follows."""
         self.layer, self.channel = layer, channel
+        self.memberships = realtime.Memberships(layer, channel)
         for group in list(self.listeners):
             await self._join(group)
 
     def detach(self) -> None:
         self.channel = None
+        if self.memberships is not None:
+            self.memberships.stop()
+            self.memberships = None
 
     async def _join(self, group: str) -> None:
-        if self.channel is None:
-            return  # joined when the channel is attached again
-        try:
-            await self.layer.group_add(group, self.channel)
-        except Exception:
-            logger.warning("could not join %s; joined again on reconnection", group, exc_info=True)
+        # Without a channel, joined when one is attached again; a group the
+        # layer refuses (Redis away) is joined again until it takes it.
+        if self.memberships is not None:
+            await self.memberships.join(group)
 
     async def _leave(self, group: str) -> None:
-        if self.channel is None:
-            return
-        try:
-            await self.layer.group_discard(group, self.channel)
-        except Exception:
-            logger.warning("could not leave %s", group, exc_info=True)
+        if self.memberships is not None:
+            await self.memberships.leave(group)
 
     # Following cells ---------------------------------------------------------------
 

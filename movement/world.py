@@ -120,8 +120,6 @@ class World:
         self._presence_incomplete = False
         self.flushed_rows = 0
         self.flush_failures = 0
-        self.layer_failures = 0
-        self._layer_failure_logged_at = -math.inf
 
     # Start-up ----------------------------------------------------------------
 
@@ -217,20 +215,6 @@ class World:
 
     def mark_presence_dirty(self, player: LivePlayer) -> None:
         self._presence_dirty.add(player.player_id)
-
-    def note_layer_failure(self, action: str, group: str, error: Exception) -> None:
-        """Count a channel-layer call that failed; log at most every ten seconds."""
-        self.layer_failures += 1
-        now = self.clock()
-        if now - self._layer_failure_logged_at >= 10.0:
-            self._layer_failure_logged_at = now
-            logger.warning(
-                "channel layer unreachable (%s %s: %s); %d calls failed so far",
-                action,
-                group,
-                error,
-                self.layer_failures,
-            )
 
     def _queue(self, row: PositionRow) -> None:
         queued = self._pending.get(str(row.player_id))
