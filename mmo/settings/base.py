@@ -125,7 +125,7 @@ if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.postgis":
                 "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
                 # A reconnection attempt backs off exponentially (1, 2, 4, … s)
                 # until it gives up; a short life keeps the pauses short, so
-                # the first request after a long outage connects at once.
+                # the first request after a long outage waits seconds, not minutes.
                 "reconnect_timeout": 5.0,
             },
         }
