@@ -123,7 +123,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             message_type, data = protocol.parse_frame(text_data)
             handler = self.HANDLERS.get(message_type)
             if handler is None:
-                raise ProtocolError("unknown_type", f"Unknown message type {message_type!r}.")
+                raise ProtocolError("unknown_type", f"Unknown message type {message_type[:50]!r}.")
             if self.live is None and message_type != "authenticate":
                 raise ProtocolError("not_authenticated", "Send authenticate first.")
             await handler(self, data, now)

@@ -83,9 +83,14 @@ def number(data: dict, key: str, *, required: bool = True) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ProtocolError("invalid_data", f"`{key}` must be a number.")
+    try:
+        # JSON integers have no size limit; past a float's range they overflow.
+        value = float(value)
+    except OverflowError:
+        value = math.inf
     if not math.isfinite(value):
         raise ProtocolError("invalid_data", f"`{key}` must be a finite number.")
-    return float(value)
+    return value
 
 
 def text(data: dict, key: str, *, required: bool = True, max_length: int = 200) -> str | None:
@@ -98,7 +103,21 @@ def text(data: dict, key: str, *, required: bool = True, max_length: int = 200) 
         raise ProtocolError("invalid_data", f"`{key}` must be a string.")
     if len(value) > max_length:
         raise ProtocolError("invalid_data", f"`{key}` is longer than {max_length} characters.")
+    # JSON escapes can spell what UTF-8 cannot encode (a lone surrogate) and what
+    # PostgreSQL cannot store (NUL); either would fail far from here.
+    if "\x00" in value or (not value.isascii() and _has_surrogate(value)):
+        raise ProtocolError(
+            "invalid_data", f"`{key}` must be text without NUL characters or lone surrogates."
+        )
     return value
+
+
+def _has_surrogate(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def identifier(data: dict, key: str, *, required: bool = True) -> str | None:

@@ -90,8 +90,8 @@ async def test_nothing_comes_before_authenticated_while_neighbours_move(connect,
 
 @pytest.mark.parametrize(
     "data",
-    [{"token": "not-a-jwt"}, {"token": ""}, {}, {"token": 5}],
-    ids=["garbage", "empty", "missing", "number"],
+    [{"token": "not-a-jwt"}, {"token": ""}, {}, {"token": 5}, {"token": "\ud800"}],
+    ids=["garbage", "empty", "missing", "number", "lone-surrogate"],
 )
 async def test_bad_token_gets_auth_failed(world, data):
     client = Client(await open_socket())
@@ -562,6 +562,17 @@ async def test_heartbeat(connect, world):
             "invalid_json",
         ),
         ('{"type": "player-move", "data": {"position": {"lat": 0, "lng": 1e400}}}', "invalid_data"),
+        # An integer literal past a float's range: no float() may overflow on it.
+        (
+            '{"type": "player-move", "data": {"position": {"lat": 0, "lng": 1%s}}}' % ("0" * 400),
+            "invalid_data",
+        ),
+        ('{"type": "get-players", "data": {"areaId": "\\ud800"}}', "invalid_data"),
+        ('{"type": "chat-message", "data": {"message": "hi \\udfff"}}', "invalid_data"),
+        (
+            '{"type": "place-flag", "data": {"position": {"lat": 0, "lng": 0}, "name": "a\\u0000"}}',
+            "invalid_data",
+        ),
         (
             '{"type": "player-move", "data": {"position": {"lat": 91, "lng": 0}}}',
             "invalid_position",
