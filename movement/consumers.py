@@ -9,6 +9,7 @@ database in batches (movement.world).
 
 import asyncio
 import logging
+import math
 import re
 import time
 import uuid
@@ -26,6 +27,7 @@ from flags import services as flag_services
 from flags.frames import flag_frame
 from flags.repositories import FlagRepository
 from mmo import realtime
+from mmo.api.throttling import FLAG_ACTIONS, PlayerThrottle
 from mmo.geo import bounding_box, distance_m
 from mmo.ratelimit import TokenBucket, WindowCounter
 from movement import protocol
@@ -359,7 +361,7 @@ class GameConsumer(AsyncWebsocketConsumer):
     async def _flag_action(self, service, failure: str, **arguments):
         """Run a flag service for this player; on a refusal answer `failure` and return None."""
         try:
-            return await database_sync_to_async(service)(player=self.player, **arguments)
+            return await database_sync_to_async(_throttled)(service, self.player, **arguments)
         except flag_services.FlagActionRefused as refused:
             about = {"flagId": arguments["flag_id"]} if "flag_id" in arguments else {}
             await self.send(
@@ -580,6 +582,17 @@ class GameConsumer(AsyncWebsocketConsumer):
 
 def _service(error: Exception) -> str:
     return "Redis" if isinstance(error, RedisError) else "database"
+
+
+def _throttled(service, player, **arguments):
+    """A flag action within the player's flag-action budget, which REST shares."""
+    throttle = PlayerThrottle(FLAG_ACTIONS, player.pk)
+    if not throttle.allow():
+        seconds = math.ceil(throttle.wait() or throttle.duration)
+        raise flag_services.FlagActionRefused(
+            "rate_limited", f"Too many flag actions; try again in {seconds} s."
+        )
+    return service(player=player, **arguments)
 
 
 def _moved_event(live: LivePlayer, timestamp: int, sent_at: float | None = None) -> dict:

@@ -17,6 +17,7 @@ from flags.api.serializers import (
 from flags.repositories import FlagRepository
 from mmo.api.filters import BBOX_PARAMETER, NEAR_PARAMETERS, parse_bbox, parse_near
 from mmo.api.pagination import FeaturePagination
+from mmo.api.throttling import FLAG_ACTIONS, WriteThrottle
 
 REFUSAL_STATUS = {"not_found": 404, "not_owner": 403, "private_flag": 403, "system_flag": 403}
 
@@ -33,12 +34,19 @@ def refused(error: services.FlagActionRefused) -> APIException:
     return FlagActionRefused(error)
 
 
+class FlagActionView(GenericAPIView):
+    """Flag actions (every write here) are throttled per player; reading is not."""
+
+    throttle_classes = [WriteThrottle]
+    throttle_scope = FLAG_ACTIONS
+
+
 OWNER_PARAMETER = OpenApiParameter(
     "owner", str, description="A player id, or `me`: only flags of this owner."
 )
 
 
-class FlagListView(GenericAPIView):
+class FlagListView(FlagActionView):
     serializer_class = FlagOutputSerializer
     pagination_class = FeaturePagination
 
@@ -101,7 +109,7 @@ class FlagListView(GenericAPIView):
             raise ValidationError({"owner": ["Give a player id or `me`."]}) from error
 
 
-class FlagDetailView(GenericAPIView):
+class FlagDetailView(FlagActionView):
     serializer_class = FlagOutputSerializer
 
     @extend_schema(responses=FlagOutputSerializer)
@@ -129,7 +137,7 @@ class FlagDetailView(GenericAPIView):
         return Response({"flagId": flag_id, "resources": refund})
 
 
-class FlagHardenView(GenericAPIView):
+class FlagHardenView(FlagActionView):
     serializer_class = FlagOutputSerializer
 
     @extend_schema(request=None, responses=FlagOutputSerializer)
@@ -141,7 +149,7 @@ class FlagHardenView(GenericAPIView):
         return Response(FlagOutputSerializer(flag).data)
 
 
-class FlagTeleportView(GenericAPIView):
+class FlagTeleportView(FlagActionView):
     serializer_class = TeleportOutputSerializer
 
     @extend_schema(request=None, responses=TeleportOutputSerializer)

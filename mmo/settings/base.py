@@ -205,6 +205,8 @@ REST_FRAMEWORK = {
         "login": env.str("THROTTLE_LOGIN", default="10/minute"),
         "register": env.str("THROTTLE_REGISTER", default="5/minute"),
         "refresh": env.str("THROTTLE_REFRESH", default="30/minute"),
+        # Per player, over REST and WebSocket together.
+        "flag-actions": env.str("THROTTLE_FLAG_ACTIONS", default="30/minute"),
     },
     # Hops of trusted proxies in front of the server: the client address is
     # read that far back in X-Forwarded-For (0: the socket's peer, unspoofable).

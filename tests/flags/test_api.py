@@ -64,3 +64,37 @@ def test_unknown_flag_is_not_found(player_api):
 
 def test_flags_need_a_login(api):
     assert api.get(FLAGS).status_code == 401
+
+
+# Throttling ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def flag_actions_throttled(settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "flag-actions": "3/minute",
+        },
+    }
+
+
+def test_flag_actions_are_throttled_per_player(player_api, other_api, flag_actions_throttled):
+    call_command("seed_world")
+    flag_id = player_api.post(
+        FLAGS, {"position": {"lat": 0.001, "lng": 0}, "name": "Camp"}, format="json"
+    ).json()["id"]
+    statuses = [
+        player_api.post(f"{FLAGS}{flag_id}/harden/").status_code,
+        player_api.post(f"{FLAGS}{flag_id}/teleport/").status_code,
+    ]
+
+    throttled = player_api.delete(f"{FLAGS}{flag_id}/")
+
+    assert statuses == [200, 200]
+    assert throttled.status_code == 429
+    assert throttled.json()["code"] == "throttled"
+    assert 0 < int(throttled["Retry-After"]) <= 60
+    assert player_api.get(f"{FLAGS}{flag_id}/").status_code == 200  # reading is no action
+    assert other_api.post(f"{FLAGS}{START_FLAG_ID}/teleport/").status_code == 200

@@ -642,6 +642,31 @@ async def test_message_flood_is_rate_limited_then_closed(connect, world, setting
     assert output["code"] == 4008
 
 
+async def test_flag_actions_share_one_budget_with_rest(connect, world, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "flag-actions": "2/minute",
+        },
+    }
+    client = await connect()
+    no_such_flag = "6f1c1d4e-0000-4000-8000-000000000000"
+    api = bearer_client(client.login.tokens.access)
+    over_rest = await database_sync_to_async(api.post)(f"/api/flags/{no_such_flag}/harden/")
+
+    await client.send("harden-flag", {"flagId": no_such_flag})
+    within_budget = await client.receive()
+    await client.send("harden-flag", {"flagId": no_such_flag})
+    over_budget = await client.receive()
+
+    assert over_rest.status_code == 404
+    assert within_budget["data"]["code"] == "not_found"
+    assert over_budget["type"] == "flag-harden-failed"
+    assert over_budget["data"]["code"] == "rate_limited"
+    assert "try again in" in over_budget["data"]["reason"]
+
+
 # Persistence --------------------------------------------------------------------------
 
 
