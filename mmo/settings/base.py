@@ -43,6 +43,9 @@ else:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Web pages that may open the game's WebSocket (`game.example.com`, `.example.com`,
+# `https://play.example.com:8443`); empty: the hosts in ALLOWED_HOSTS.
+WEBSOCKET_ALLOWED_ORIGINS = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=[])
 
 # Applications ---------------------------------------------------------------
 
