@@ -95,6 +95,8 @@ def test_production_settings_pass_the_deployment_check(tmp_path):
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "game.example.com",
             "DEBUG": "false",
+            "USE_X_FORWARDED_PROTO": "true",  # behind the TLS proxy, as deployed
+            "NUM_PROXIES": "1",
             "MMO_VAR_DIR": str(tmp_path),
         },
         capture_output=True,
