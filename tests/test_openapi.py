@@ -14,7 +14,7 @@ from schemathesis.checks import (
 )
 
 from tests.conftest import login_tokens
-from tests.factories import PlayerFactory
+from tests.factories import AreaFactory, FlagFactory, PlayerFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -53,8 +53,7 @@ def test_docs_page_loads_its_assets_from_the_server(api):
     assert "cdn" not in html.lower()
 
 
-@schema.parametrize()
-@hypothesis_settings(
+FUZZ_SETTINGS = hypothesis_settings(
     max_examples=25,
     deadline=None,
     suppress_health_check=[
@@ -63,11 +62,46 @@ def test_docs_page_loads_its_assets_from_the_server(api):
         HealthCheck.filter_too_much,
     ],
 )
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+
+
+def aim_at_real_objects(case, player):
+    """
+    Random ids only ever meet a 404; point the path at objects that exist, of
+    the caller where ownership matters, so that the operation itself runs.
+    """
+    real = {
+        "flag_id": lambda: FlagFactory(owner=player).pk,
+        "session_id": lambda: login_tokens(player).session.pk,
+        "player_id": lambda: PlayerFactory().pk,
+        "area_id": lambda: AreaFactory().pk,
+    }
+    for name in case.path_parameters:
+        case.path_parameters[name] = str(real[name]())
+
+
+@schema.parametrize()
+@FUZZ_SETTINGS
 def test_no_operation_fails_or_breaks_its_schema(case):
     # A fresh player and session per example: some operations log out or
     # delete the account they are called with.
-    access = login_tokens(PlayerFactory()).tokens.access
-    case.call_and_validate(
-        headers={"Authorization": f"Bearer {access}"},
-        checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
-    )
+    player = PlayerFactory()
+    access = login_tokens(player).tokens.access
+    aim_at_real_objects(case, player)
+    case.call_and_validate(headers={"Authorization": f"Bearer {access}"}, checks=CHECKS)
+
+
+# Area writes, system flags and removing them are for staff: players only meet a 403.
+staff_operations = schema.include(
+    path_regex=r"^/api/(areas|flags)/", method=["POST", "PATCH", "DELETE"]
+)
+
+
+@staff_operations.parametrize()
+@FUZZ_SETTINGS
+@hypothesis_settings(max_examples=15)
+def test_no_staff_operation_fails_or_breaks_its_schema(case):
+    staff = StaffFactory()
+    access = login_tokens(staff).tokens.access
+    aim_at_real_objects(case, staff)
+    case.call_and_validate(headers={"Authorization": f"Bearer {access}"}, checks=CHECKS)
