@@ -98,8 +98,7 @@ staff_operations = schema.include(
 
 
 @staff_operations.parametrize()
-@FUZZ_SETTINGS
-@hypothesis_settings(max_examples=15)
+@hypothesis_settings(FUZZ_SETTINGS, max_examples=15)
 def test_no_staff_operation_fails_or_breaks_its_schema(case):
     staff = StaffFactory()
     access = login_tokens(staff).tokens.access
