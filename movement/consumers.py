@@ -255,6 +255,9 @@ class GameConsumer(AsyncWebsocketConsumer):
         seq = data.get("seq")
         if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
             raise ProtocolError("invalid_data", "`seq` must be an integer.")
+        # A client's own clock, echoed for latency measurements. Read with the
+        # other fields: a move is refused whole or applied whole.
+        sent_at = protocol.number(data, "sentAt", required=False)
         live = self.live
 
         if not within_range(lng, lat, live.anchors, self.limits):
@@ -290,8 +293,6 @@ class GameConsumer(AsyncWebsocketConsumer):
         cell = cell_of(lng, lat)
         if cell != live.cell:
             await self._follow_cells(live, cell)
-        # A client's own clock, echoed for latency measurements.
-        sent_at = protocol.number(data, "sentAt") if "sentAt" in data else None
         await self.world.cells.publish(
             realtime.cell_group(*cell), _moved_event(live, timestamp, sent_at)
         )

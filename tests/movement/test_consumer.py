@@ -667,6 +667,22 @@ async def test_flag_actions_share_one_budget_with_rest(connect, world, settings)
     assert "try again in" in over_budget["data"]["reason"]
 
 
+async def test_a_move_with_a_bad_field_is_refused_whole(connect, world):
+    client = await connect()
+    world.clock.advance(1)
+
+    await client.send(
+        "player-move", {"position": {"lat": 0, "lng": 3 * DEG_PER_M}, "sentAt": "yesterday"}
+    )
+    reply = await client.receive()
+
+    assert reply["type"] == "error" and reply["data"]["code"] == "invalid_data"
+    assert "sentAt" in reply["data"]["message"]
+    assert await client.nothing_more()
+    live = world.players[str(client.player.pk)]
+    assert (live.lng, live.lat) == (0.0, 0.0)
+
+
 # Persistence --------------------------------------------------------------------------
 
 
