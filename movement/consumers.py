@@ -32,7 +32,14 @@ from mmo.geo import bounding_box, distance_m
 from mmo.ratelimit import TokenBucket, WindowCounter
 from movement import protocol
 from movement.protocol import ProtocolError, error_frame, frame, lat_lng, now_ms
-from movement.rules import OUT_OF_RANGE, TOO_FAST, MovementLimits, SpeedAllowance, within_range
+from movement.rules import (
+    OUT_OF_RANGE,
+    TOO_FAST,
+    MovementLimits,
+    SpeedAllowance,
+    heading,
+    within_range,
+)
 from movement.services import player_anchors, player_snapshot
 from movement.world import LivePlayer, cell_of, cells_around, live_world, next_version
 from players.authentication import authenticate_access_token
@@ -270,7 +277,7 @@ class GameConsumer(AsyncWebsocketConsumer):
 
         live.lng, live.lat = lng, lat
         if direction is not None:
-            live.direction = direction % 360.0
+            live.direction = heading(direction)
         live.version = next_version(live.version)
         live.updated_at = timezone.now()
         self.world.mark_dirty(live)

@@ -74,3 +74,12 @@ def nearest_anchor_m(lng: float, lat: float, anchors) -> float:
 
 def within_range(lng: float, lat: float, anchors, limits: MovementLimits) -> bool:
     return nearest_anchor_m(lng, lat, anchors) <= limits.range_m
+
+
+def heading(direction: float) -> float:
+    """
+    A direction in degrees, brought into [0, 360). Python's modulo alone rounds
+    a tiny negative angle up to 360.0, which the database refuses.
+    """
+    wrapped = direction % 360.0
+    return 0.0 if wrapped >= 360.0 else wrapped

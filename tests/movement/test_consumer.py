@@ -686,6 +686,17 @@ async def test_a_move_with_a_bad_field_is_refused_whole(connect, world):
 # Persistence --------------------------------------------------------------------------
 
 
+async def test_a_tiny_negative_direction_is_stored_as_zero(connect, world):
+    client = await connect()
+    world.clock.advance(1)
+
+    ack = await client.move(3 * DEG_PER_M, 0, direction=-1e-20)
+    await world.flush()
+
+    assert ack["type"] == "move-ack"
+    assert (await stored_position(client.player)).direction == 0.0
+
+
 async def test_accepted_positions_are_flushed_in_a_batch(connect, world):
     walkers = [await connect() for _ in range(3)]
     world.clock.advance(5)

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from mmo.geo import distance_m, point
 from movement.area_index import AreaIndex
-from movement.rules import MovementLimits, SpeedAllowance, nearest_anchor_m
+from movement.rules import MovementLimits, SpeedAllowance, heading, nearest_anchor_m
 
 LIMITS = MovementLimits(max_speed=5.0, jitter_m=5.0, burst_seconds=10.0, range_m=600.0)
 
@@ -123,3 +123,14 @@ def test_area_index_agrees_with_postgis_on_the_sample_world(requires_postgis):
         )
         found = index.area_at(lng, lat)
         assert (found is None and not in_db) or found in in_db, (lng, lat, found, in_db)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=-1e300, max_value=1e300, allow_nan=False))
+def test_a_heading_always_lies_in_zero_to_360(direction):
+    assert 0.0 <= heading(direction) < 360.0
+
+
+def test_a_tiny_negative_heading_wraps_to_zero_not_360():
+    assert -1e-20 % 360.0 == 360.0  # what plain modulo gives
+    assert heading(-1e-20) == 0.0
