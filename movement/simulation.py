@@ -20,6 +20,7 @@ import math
 import multiprocessing
 import random
 import statistics
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -129,8 +130,18 @@ def scatter(config: Config, rng: random.Random) -> tuple[float, float]:
     return lng, lat
 
 
+# One placement at a time: the embedded database (SQLite) takes one writer, and
+# the server writes beside this tool.
+_settling = threading.Lock()
+
+
 def settle(player_id: str, lng: float, lat: float) -> None:
     """Give the player a flag at the spot and stand them on it (the server's database)."""
+    with _settling:
+        _settle(player_id, lng, lat)
+
+
+def _settle(player_id: str, lng: float, lat: float) -> None:
     from django.db import connection, transaction
 
     from flags.models import Flag

@@ -136,6 +136,13 @@ if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.postgis":
 elif DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.spatialite":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # SQLite takes one writer at a time. A transaction that reads and then
+    # writes fails at once with "database is locked" when another process (the
+    # load tool, a management command) writes meanwhile; taking the write lock
+    # at BEGIN makes it wait for its turn instead.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
