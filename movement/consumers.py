@@ -65,10 +65,25 @@ class GameConsumer(AsyncWebsocketConsumer):
         consumer touches the database only through database_sync_to_async,
         which closes them itself, so moves stay on the event loop.
         """
-        handler = getattr(self, get_handler_name(message), None)
+        message_type = message.get("type", "")
+        handler = (
+            None if message_type.startswith("_") else getattr(self, get_handler_name(message), None)
+        )
+        if message_type.startswith("websocket."):
+            if handler is None:
+                raise ValueError(f"No handler for message type {message_type}")
+            await handler(message)
+            return
+        # An event from the channel layer. During a rolling deployment a process
+        # of another version may send one this code does not know, or of another
+        # shape: it is dropped, never allowed to end the player's connection.
         if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+            logger.warning("ignoring an event of unknown type %r", message_type)
+            return
+        try:
+            await handler(message)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            logger.warning("ignoring a malformed %r event", message_type, exc_info=True)
 
     # Connection lifecycle ---------------------------------------------------------
 

@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.core.management import call_command
 from django.utils import timezone
 
+from mmo import realtime
 from mmo.geo import point
 from movement.models import PlayerPosition
 from tests.conftest import bearer_client
@@ -380,6 +382,23 @@ async def test_a_neighbour_on_the_same_process_hears_each_move_once(connect, wor
     assert heard == [pytest.approx(step * 2 * DEG_PER_M) for step in (1, 2, 3)]
     await asyncio.sleep(0.3)  # time for an echo through Redis to arrive, were it delivered
     assert await neighbour.nothing_more()
+
+
+@pytest.mark.parametrize(
+    "event",
+    [{"type": "player.superseded"}, {"type": "no.such.event"}, {"type": "player.moved"}],
+    ids=["missing-keys", "unknown-type", "moved-without-frame"],
+)
+async def test_a_malformed_event_from_another_process_leaves_the_connection_open(
+    connect, world, event
+):
+    client = await connect()
+
+    await get_channel_layer().group_send(realtime.player_group(client.player.pk), event)
+    await asyncio.sleep(0.3)  # the event has come through Redis and been handled
+    await client.send("heartbeat")
+
+    assert (await client.receive_type("heartbeat-ack"))["timestamp"] > 0
 
 
 async def test_a_player_who_leaves_follows_no_cell(connect, world):
