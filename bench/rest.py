@@ -24,10 +24,7 @@ import json
 import os
 import random
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
 import urllib.error
@@ -35,6 +32,7 @@ import urllib.request
 from pathlib import Path
 
 import _django  # noqa: F401
+from _servers import COMMANDS, Server
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -42,7 +40,6 @@ from django.db import connection
 from players.repositories import PlayerRepository, PlayerStateRepository, SessionRepository
 from players.tokens import SESSION_CLAIM
 
-ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "bench-rest-"
 PATH = "/api/players/me/"
 TARGET_P99_MS = 20.0
@@ -51,12 +48,6 @@ STATS_DELAY = 11.0
 
 
 # The server -------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def server_environment(workdir: str) -> dict:
@@ -79,50 +70,6 @@ def server_environment(workdir: str) -> dict:
         LOG_LEVEL="WARNING",
     )
     return env
-
-
-SERVER_COMMANDS = {
-    "daphne": lambda port: [
-        ROOT / ".venv/bin/daphne", "-b", "127.0.0.1", "-p", str(port), "mmo.asgi:application",
-    ],
-    "uvicorn": lambda port: [
-        ROOT / ".venv/bin/uvicorn", "--host", "127.0.0.1", "--port", str(port),
-        "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
-        "--no-access-log", "--log-level", "warning", "mmo.asgi:application",
-    ],
-}  # fmt: skip
-
-
-def start_server(workdir: str, kind: str = "daphne") -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    process = subprocess.Popen(
-        [str(part) for part in SERVER_COMMANDS[kind](port)],
-        cwd=ROOT,
-        env=server_environment(workdir),
-        stdout=open(Path(workdir) / "server.log", "wb"),  # noqa: SIM115 (the process owns it)
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited:\n{(Path(workdir) / 'server.log').read_text()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return process, port
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("the server did not become healthy within 60 s")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 # Players ------------------------------------------------------------------------
@@ -302,7 +249,7 @@ def main():
         help="requests per second per client in the paced rounds (default 4: 200/s with 50)",
     )
     parser.add_argument("--cold", action="store_true", help="also a paced round on a cold cache")
-    parser.add_argument("--server", choices=sorted(SERVER_COMMANDS), default="daphne")
+    parser.add_argument("--server", choices=sorted(COMMANDS), default="daphne")
     args = parser.parse_args()
     if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
         raise SystemExit("bench/rest.py runs on PostGIS and Redis: set DATABASE_URL and REDIS_URL")
@@ -311,7 +258,13 @@ def main():
     run = f"{PREFIX}{secrets.token_hex(3)}-"
     players = []
     with tempfile.TemporaryDirectory(prefix="bench-rest-") as workdir:
-        server, port = start_server(workdir, args.server)
+        server = Server(
+            args.server,
+            "mmo.asgi:application",
+            server_environment(workdir),
+            Path(workdir) / "server.log",
+        )
+        port = server.port
         try:
             print(f"{args.server} (production settings) on 127.0.0.1:{port}, pid {server.pid}")
             players = [register(port, f"{run}{n}") for n in range(args.clients)]
@@ -334,7 +287,7 @@ def main():
                     server, port, players, args.duration, rate=args.rate, cold=True,
                 )  # fmt: skip
         finally:
-            stop_server(server)
+            server.stop()
             connection.close()  # a new connection, should the database have dropped ours
             remove_players(run)
             cache.delete_many([key for player in players for key in cache_keys_of(*player[:2])])

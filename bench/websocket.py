@@ -20,14 +20,9 @@ import asyncio
 import json
 import os
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 # The servers and this process sign and check the same tokens.
@@ -35,89 +30,29 @@ os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 
-import _django  # noqa: E402
+import _django  # noqa: E402, F401
+from _servers import Server, free_port  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
 from movement.simulation import settle  # noqa: E402
 from players.models import Player  # noqa: E402
 from players.services import player_register, session_start  # noqa: E402
 
-BIN = Path(sys.executable).parent
-SERVER_COMMANDS = {
-    "daphne": lambda port: [
-        BIN / "daphne", "-b", "127.0.0.1", "-p", str(port), "bench.echo_app:application",
-    ],
-    "uvicorn": lambda port: [
-        BIN / "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-        "--ws", "websockets-sansio", "--loop", "uvloop",
-        "--no-access-log", "--log-level", "warning", "bench.echo_app:application",
-    ],
-}  # fmt: skip
 SPACING_DEG = 0.02  # about 2.2 km between players: nobody hears anybody
 STEP_DEG = 1e-7  # about 1 cm: a move the speed rule always allows
 WARM_UP_SECONDS = 2.0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
-    """One server process on bench/echo_app.py, with the production settings."""
-
-    def __init__(self, kind: str, log_dir: Path):
-        self.kind = kind
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(_django.ROOT),
-            "LOG_LEVEL": "WARNING",
-            # Closed-loop clients send far faster than a player may.
-            "WEBSOCKET_RATE": "1000000",
-            "WEBSOCKET_BURST": "1000000",
-        }
-        self.log = open(log_dir / f"{kind}-{self.port}.log", "w")
-        self.process = subprocess.Popen(
-            [str(part) for part in SERVER_COMMANDS[kind](self.port)],
-            cwd=_django.ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        self._wait_until_healthy()
-
-    def _wait_until_healthy(self, timeout=60.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.kind} exited; see {self.log.name}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.kind} did not become healthy; see {self.log.name}")
-
-    def rss_kib(self) -> int:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
+def start(kind: str, log_dir: Path) -> Server:
+    """A server on bench/echo_app.py, with the settings of this run."""
+    env = {
+        **os.environ,
+        "LOG_LEVEL": "WARNING",
+        # Closed-loop clients send far faster than a player may.
+        "WEBSOCKET_RATE": "1000000",
+        "WEBSOCKET_BURST": "1000000",
+    }
+    return Server(kind, "bench.echo_app:application", env, log_dir / f"{kind}-{free_port()}.log")
 
 
 # Players ------------------------------------------------------------------------
@@ -255,7 +190,7 @@ async def run(arguments) -> None:
     try:
         for round_ in range(1, arguments.rounds + 1):
             for kind, processes in configurations:
-                servers = [Server(kind, log_dir) for _ in range(processes)]
+                servers = [start(kind, log_dir) for _ in range(processes)]
                 try:
                     for endpoint in ("echo", "moves"):
                         result = await closed_loop(
@@ -274,7 +209,7 @@ async def run(arguments) -> None:
         memory = {}
         if arguments.idle_players:
             for kind in arguments.servers.split(","):
-                server = Server(kind, log_dir)
+                server = start(kind, log_dir)
                 try:
                     memory[kind] = await idle_memory(server, players[: arguments.idle_players])
                 finally:

@@ -1,0 +1,79 @@
+"""Server processes a benchmark starts for itself: daphne or uvicorn on a spare port."""
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+COMMANDS = {
+    "daphne": lambda port, app: [BIN / "daphne", "-b", "127.0.0.1", "-p", str(port), app],
+    "uvicorn": lambda port, app: [
+        BIN / "uvicorn", "--host", "127.0.0.1", "--port", str(port),
+        "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
+        "--no-access-log", "--log-level", "warning", app,
+    ],
+}  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """One server process of `app`, healthy once constructed; its output goes to `log_path`."""
+
+    def __init__(self, kind: str, app: str, env: dict, log_path: Path, timeout=60.0):
+        self.kind = kind
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        with open(log_path, "wb") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(
+                [str(part) for part in COMMANDS[kind](self.port, app)],
+                cwd=ROOT,
+                env={**env, "PYTHONPATH": str(ROOT)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.pid = self.process.pid
+        self._wait_until_healthy(timeout)
+
+    def _wait_until_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"{self.kind} exited:\n{self.log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise SystemExit(
+            f"{self.kind} did not become healthy in {timeout:.0f} s; see {self.log_path}"
+        )
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
