@@ -1,4 +1,5 @@
-# The server image: daphne serving mmo.asgi with the production settings.
+# The server image: one uvicorn process (deploy/serve.sh) serving mmo.asgi with
+# the production settings.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -22,4 +23,4 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v0 \
 USER mmo
 
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "mmo.asgi:application"]
+CMD ["deploy/serve.sh"]

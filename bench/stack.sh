@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The shape of docker-compose.yml on one machine, without a container engine:
-# PostGIS and Redis, a migrate + seed, WEB_PROCESSES daphne processes with the
-# production settings, and nginx in front of them on PORT with the proxy
-# settings of deploy/nginx.conf. For load runs against a production set-up:
+# PostGIS and Redis, a migrate + seed, WEB_PROCESSES production server
+# processes (deploy/serve.sh) with the production settings, and nginx in front
+# of them on PORT with the proxy settings of deploy/nginx.conf. For load runs
+# against a production set-up:
 #
 #   bench/stack.sh &
 #   .venv/bin/python manage.py simulate_players --server http://127.0.0.1:8000 …
@@ -48,7 +49,7 @@ trap stop_all EXIT INT TERM
 upstream=""
 for n in $(seq 1 "$processes"); do
     web_port=$((port + 100 + n))
-    .venv/bin/daphne -b 127.0.0.1 -p "$web_port" --proxy-headers mmo.asgi:application \
+    PATH="$PWD/.venv/bin:$PATH" deploy/serve.sh --host 127.0.0.1 --port "$web_port" \
         >"$run_dir/web-$n.log" 2>&1 &
     pids+=($!)
     upstream+="    server 127.0.0.1:$web_port;"$'\n'

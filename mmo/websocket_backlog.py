@@ -1,19 +1,30 @@
 """
 A bound on what a game socket may owe a client that does not read.
 
-Daphne hands every frame to Twisted at once, and Twisted keeps in memory
-whatever the client's TCP window does not take. A client that stops reading (a
-stalled tab, a phone in a tunnel, a hostile peer) would make that buffer grow
-for as long as its neighbours keep moving. Twisted marks a transport whose
-buffer passed 64 KiB as paused until the buffer drains; a connection handed
-more than WEBSOCKET_MAX_BACKLOG_BYTES while paused is dropped. Its client
-reconnects and resumes from its stored position, which costs far less than
-queueing the world's traffic for it.
+A client that stops reading (a stalled tab, a phone in a tunnel, a hostile
+peer) leaves every frame meant for it in the server's memory, for as long as
+its neighbours keep moving. A connection that owes its client more than
+WEBSOCKET_MAX_BACKLOG_BYTES is dropped: its client reconnects and resumes from
+its stored position, which costs far less than queueing the world's traffic
+for it.
 
-Under another ASGI server the limit does not apply (only daphne's connections
-are recognised); such servers make `send` wait instead.
+Sending to such a client must never wait either: the frames of a move are sent
+by the mover's own task to the players of the same process, and one stalled
+neighbour would hold up the mover and everyone after it. How each server is
+kept from waiting:
+
+- daphne hands every frame to Twisted, which keeps whatever the client's TCP
+  window does not take and marks the transport paused once that passed
+  64 KiB. What a connection is handed while paused is counted.
+- uvicorn (asyncio transports) makes `send` wait once the transport holds more
+  than its high-water mark (64 KiB). The mark is raised to the limit, and the
+  transport's own buffer is measured before each frame.
+
+Connections of other servers (or of uvicorn at its trace log level, which
+wraps `send`) are not recognised and not bounded.
 """
 
+import asyncio
 import functools
 import logging
 
@@ -22,6 +33,36 @@ from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
 logger = logging.getLogger(__name__)
+
+
+class _Backlog:
+    """What one connection owes its client; `admits` drops the connection past the limit."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.dropped = False
+
+    def watch(self) -> None:
+        """Called once the connection is accepted."""
+
+    def owed_after(self, frame_size: int) -> int:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def admits(self, frame_size: int) -> bool:
+        """False once the client would owe more than the limit: the connection is then dropped."""
+        if self.dropped:
+            return False
+        owed = self.owed_after(frame_size)
+        if owed <= self.limit:
+            return True
+        logger.warning("dropping a WebSocket client that stopped reading (%d bytes owed)", owed)
+        self.dropped = True
+        # Abort: a close frame would wait behind everything the client never read.
+        self.abort()
+        return False
 
 
 @implementer(IPushProducer)
@@ -42,49 +83,63 @@ class _PauseTracker:
         pass
 
 
-class SendBacklog:
-    """What one connection was handed while its client was not keeping up."""
+class DaphneBacklog(_Backlog):
+    """Counts what the connection was handed while Twisted's buffer was over its mark."""
 
     def __init__(self, protocol, limit: int):
+        super().__init__(limit)
         self.protocol = protocol
-        self.limit = limit
         self.bytes_while_behind = 0
-        self.dropped = False
 
     def watch(self) -> None:
         transport = self.protocol.transport
         if getattr(transport, "producer", False) is None:
             transport.registerProducer(_PauseTracker(), True)
 
-    def admits(self, frame_size: int) -> bool:
-        """False once the client owes more than the limit: the connection is then dropped."""
-        if self.dropped:
-            return False
+    def owed_after(self, frame_size: int) -> int:
         if not getattr(self.protocol.transport, "producerPaused", False):
             self.bytes_while_behind = 0
-            return True
-        self.bytes_while_behind += frame_size
-        if self.bytes_while_behind <= self.limit:
-            return True
-        logger.warning(
-            "dropping a WebSocket client that stopped reading (%d bytes waiting for it)",
-            self.bytes_while_behind,
-        )
-        self.dropped = True
-        # Abort: a close frame would wait behind everything the client never read.
+        else:
+            self.bytes_while_behind += frame_size
+        return self.bytes_while_behind
+
+    def abort(self) -> None:
         self.protocol.dropConnection(abort=True)
-        return False
 
 
-def _daphne_protocol(send):
-    """
-    The daphne (autobahn) connection behind an ASGI `send`: daphne passes
-    `partial(server.handle_reply, protocol)`. None under another server.
-    """
+class AsyncioBacklog(_Backlog):
+    """Measures the asyncio transport's write buffer, which may grow to the limit."""
+
+    def __init__(self, transport: asyncio.WriteTransport, limit: int):
+        super().__init__(limit)
+        self.transport = transport
+
+    def watch(self) -> None:
+        # The server's `send` waits above the high-water mark; frames are
+        # refused before the buffer gets there, so a send never waits.
+        self.transport.set_write_buffer_limits(high=self.limit)
+
+    def owed_after(self, frame_size: int) -> int:
+        return self.transport.get_write_buffer_size() + frame_size
+
+    def abort(self) -> None:
+        self.transport.abort()
+
+
+def backlog_of(send, limit: int) -> _Backlog | None:
+    """The backlog of the connection behind an ASGI `send`, for the servers recognised."""
+    # daphne passes `partial(server.handle_reply, protocol)` (an autobahn protocol).
     if isinstance(send, functools.partial) and send.args:
         protocol = send.args[0]
         if hasattr(protocol, "transport") and hasattr(protocol, "dropConnection"):
-            return protocol
+            return DaphneBacklog(protocol, limit)
+    # uvicorn passes its protocol's bound `send`; the protocol holds the transport.
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if all(
+        hasattr(transport, name)
+        for name in ("get_write_buffer_size", "set_write_buffer_limits", "abort")
+    ):
+        return AsyncioBacklog(transport, limit)
     return None
 
 
@@ -95,10 +150,11 @@ class SendBacklogLimit:
         self.application = application
 
     async def __call__(self, scope, receive, send):
-        protocol = _daphne_protocol(send) if scope["type"] == "websocket" else None
-        if protocol is None:
+        backlog = None
+        if scope["type"] == "websocket":
+            backlog = backlog_of(send, settings.WEBSOCKET_MAX_BACKLOG_BYTES)
+        if backlog is None:
             return await self.application(scope, receive, send)
-        backlog = SendBacklog(protocol, settings.WEBSOCKET_MAX_BACKLOG_BYTES)
 
         async def send_within_backlog(message):
             if message["type"] == "websocket.send":
@@ -106,6 +162,8 @@ class SendBacklogLimit:
                 size = len(message.get("text") or message.get("bytes") or "")
                 if not backlog.admits(size):
                     return
+            elif backlog.dropped:
+                return
             await send(message)
             if message["type"] == "websocket.accept":
                 backlog.watch()

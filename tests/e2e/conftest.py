@@ -1,6 +1,8 @@
 """
-End-to-end fixtures: the real ASGI server (daphne, production settings) in a
-subprocess, serving the test database that the tests fill.
+End-to-end fixtures: the real ASGI server in a subprocess, serving the test
+database that the tests fill. By default that is the production server
+(deploy/serve.sh: uvicorn) with the production settings; daphne, which
+`make run` serves, where a test asks for it.
 """
 
 import os
@@ -51,26 +53,30 @@ def wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path, time
     raise RuntimeError(f"the server did not become healthy:\n{log_path.read_text()}")
 
 
-class ServerProcess:
-    """A daphne process serving mmo.asgi with the production settings."""
+SERVER_COMMANDS = {
+    "production": lambda port: [
+        ROOT / "deploy" / "serve.sh", "--host", "127.0.0.1", "--port", str(port)
+    ],
+    "daphne": lambda port: [
+        VENV_BIN / "daphne", "-b", "127.0.0.1", "-p", str(port), "mmo.asgi:application"
+    ],
+}  # fmt: skip
 
-    def __init__(self, workdir: Path, env: dict, name: str):
+
+class ServerProcess:
+    """A server process ("production" or "daphne") serving mmo.asgi."""
+
+    def __init__(self, workdir: Path, env: dict, name: str, kind: str = "production"):
+        self.kind = kind
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws/game/"
         self.log_path = workdir / f"{name}.log"
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [
-                    VENV_BIN / "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "mmo.asgi:application",
-                ],
+                SERVER_COMMANDS[kind](self.port),
                 cwd=ROOT,
-                env=env,
+                env={**env, "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -144,9 +150,9 @@ def start_server(collected_static, tmp_path):
     """`start_server(**settings)` → a running ServerProcess; all are stopped at the end."""
     started = []
 
-    def start(name="server", **overrides):
+    def start(name="server", kind="production", **overrides):
         env = server_environment(tmp_path, collected_static, **overrides)
-        server = ServerProcess(tmp_path, env, name)
+        server = ServerProcess(tmp_path, env, name, kind)
         started.append(server)
         return server
 
@@ -157,7 +163,7 @@ def start_server(collected_static, tmp_path):
 
 @pytest.fixture(scope="session")
 def asgi_server(collected_static, tmp_path_factory):
-    """The base URL of a daphne process serving this test run's database."""
+    """The base URL of a production server process serving this test run's database."""
     workdir = tmp_path_factory.mktemp("asgi-server")
     server = ServerProcess(workdir, server_environment(workdir, collected_static), "server")
     try:
@@ -196,7 +202,7 @@ def embedded_server(tmp_path_factory):
         check=True,
         timeout=300,
     )
-    server = ServerProcess(workdir, env, "embedded")
+    server = ServerProcess(workdir, env, "embedded", kind="daphne")
     try:
         yield server
     finally:

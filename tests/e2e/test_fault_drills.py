@@ -1,5 +1,5 @@
 """
-Fault drills: real server processes (daphne, production settings) and real
+Fault drills: real server processes (the production server) and real
 clients while Redis or PostgreSQL go away, a process is killed, or a client
 stops reading. docs/operations.md ("What survives what") sums up what each
 one proves.
@@ -199,10 +199,14 @@ async def move_ack_seconds(player: Player, metres: float) -> float:
 
 
 @shares_the_test_database
-async def test_a_client_that_stops_reading_is_dropped_without_stalling_the_others(start_server):
+@pytest.mark.parametrize("kind", ["production", "daphne"])
+async def test_a_client_that_stops_reading_is_dropped_without_stalling_the_others(
+    start_server, kind
+):
     # One sender flooding a player with private messages stands for the
     # traffic of a crowded place; the limits are raised to let it.
     server = start_server(
+        kind=kind,
         WEBSOCKET_RATE=2000,
         WEBSOCKET_BURST=2000,
         CHAT_RATE=2000,
