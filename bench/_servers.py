@@ -1,5 +1,9 @@
-"""Server processes a benchmark starts for itself: daphne or uvicorn on a spare port."""
+"""
+Server processes a benchmark starts for itself on a spare port: daphne as
+`make run` serves, or uvicorn as production does (deploy/serve.sh, quieter).
+"""
 
+import os
 import signal
 import socket
 import subprocess
@@ -14,9 +18,8 @@ BIN = Path(sys.executable).parent
 COMMANDS = {
     "daphne": lambda port, app: [BIN / "daphne", "-b", "127.0.0.1", "-p", str(port), app],
     "uvicorn": lambda port, app: [
-        BIN / "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-        "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
-        "--no-access-log", "--log-level", "warning", app,
+        ROOT / "deploy" / "serve.sh", "--host", "127.0.0.1", "--port", str(port),
+        "--no-access-log", "--log-level", "warning",
     ],
 }  # fmt: skip
 
@@ -40,7 +43,12 @@ class Server:
             self.process = subprocess.Popen(
                 [str(part) for part in COMMANDS[kind](self.port, app)],
                 cwd=ROOT,
-                env={**env, "PYTHONPATH": str(ROOT)},
+                env={
+                    **env,
+                    "PYTHONPATH": str(ROOT),
+                    "ASGI_APP": app,
+                    "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+                },  # fmt: skip
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

@@ -7,6 +7,7 @@
 #
 #   deploy/serve.sh [uvicorn options, which override these]
 #
+# ASGI_APP: the application (mmo.asgi:application; the benchmarks serve others).
 # FORWARDED_ALLOW_IPS: the proxies whose X-Forwarded-* headers are believed
 # (127.0.0.1 by default; docker-compose.yml sets '*', where only the load
 # balancer reaches the server). LOG_LEVEL as for the application, except that
@@ -15,7 +16,7 @@
 set -eu
 log_level=$(printf '%s' "${LOG_LEVEL:-info}" | tr '[:upper:]' '[:lower:]')
 case "$log_level" in debug | trace) log_level=info ;; esac
-exec uvicorn mmo.asgi:application \
+exec uvicorn "${ASGI_APP:-mmo.asgi:application}" \
     --host 0.0.0.0 --port 8000 \
     --loop uvloop --http httptools --ws websockets-sansio \
     --lifespan off \

@@ -1,0 +1,181 @@
+"""
+How many players one server process (and two) holds with p99 move→neighbour
+under 100 ms.
+
+For each process count and each player count, starts fresh server processes
+(production settings, `--server uvicorn` as production runs them, or daphne),
+runs `manage.py simulate_players` against them, and prints a table of acked
+moves, latencies and deliveries. A sweep stops at the first player count over
+the limit, and the largest count under it is reported per process count.
+
+    DATABASE_URL=postgis://mmo:mmo@127.0.0.1:5432/mmo REDIS_URL=redis://127.0.0.1:6379/3 \\
+        .venv/bin/python bench/capacity.py --players 250,500,750,1000,1500,2000,2500
+
+The load generator runs in `--workers` processes on the same machine as the
+servers, Redis and PostgreSQL: it takes its share of the cores, so the counts
+are a floor for a server with a machine of its own.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from _servers import COMMANDS, ROOT, Server
+
+LIMIT_P99_MS = 100.0
+
+
+def server_environment() -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DJANGO_SETTINGS_MODULE"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="mmo.settings.production",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="false",
+        SESSION_COOKIE_SECURE="false",
+        CSRF_COOKIE_SECURE="false",
+        SECURE_HSTS_SECONDS="0",
+        THROTTLE_REGISTER="1000000/minute",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def simulate(servers: list[Server], players: int, arguments, report_path: Path) -> dict:
+    command = [sys.executable, "manage.py", "simulate_players", "--players", str(players)]
+    for server in servers:
+        command += ["--server", server.url]
+    command += [
+        "--duration", str(arguments.duration), "--ramp", str(arguments.ramp),
+        "--radius", str(arguments.radius), "--move-rate", str(arguments.move_rate),
+        "--workers", str(arguments.workers), "--json", str(report_path),
+    ]  # fmt: skip
+    env = {**os.environ, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "mmo.settings.base"}
+    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if finished.returncode != 0:
+        raise SystemExit(f"simulate_players failed:\n{finished.stderr[-5000:]}")
+    return json.loads(report_path.read_text())
+
+
+class CpuSampler(threading.Thread):
+    """
+    Samples the servers' CPU time once a second, so that the share of a core
+    they used while the players played (the last `duration` seconds of the
+    run) can be told apart from registering them (password hashing).
+    """
+
+    def __init__(self, servers: list[Server]):
+        super().__init__(daemon=True)
+        self.servers = servers
+        self.samples: list[tuple[float, float]] = []  # (monotonic time, CPU seconds of all)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            self.samples.append((time.monotonic(), sum(map(cpu_seconds, self.servers))))
+            self.stopped.wait(1.0)
+
+    def share_per_process(self, seconds: float) -> float:
+        """Percent of a core each process used on average over the last `seconds`."""
+        end_time, end_cpu = self.samples[-1]
+        start_time, start_cpu = next((t, cpu) for t, cpu in self.samples if t >= end_time - seconds)
+        return 100 * (end_cpu - start_cpu) / max(end_time - start_time, 1e-9) / len(self.servers)
+
+
+def ms(value) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def row(processes: int, result: dict, cpu_share: float) -> str:
+    ack, neighbour = result["ack_ms"], result["neighbour_ms"]
+    deliveries = neighbour["count"] / max(result["duration_s"], 1e-9)
+    return (
+        f"| {result['players']:,} | {processes} | {result['connected']:,} "
+        f"| {100 * (result['acked_share'] or 0):.2f} % | {result['moves_per_s']:,.0f} "
+        f"| {ms(ack['p50'])} / {ms(ack['p99'])} ms | {ms(neighbour['p50'])} / {ms(neighbour['p99'])} ms "
+        f"| {deliveries:,.0f} | {cpu_share:.0f} % | {result['errors']} |"
+    )
+
+
+def cpu_seconds(server: Server) -> float:
+    fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server", choices=sorted(COMMANDS), default="uvicorn")
+    parser.add_argument("--processes", default="1,2", help="process counts to sweep")
+    parser.add_argument("--players", default="250,500,750,1000,1500,2000,2500")
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--ramp", type=float, default=100.0, help="connections per second")
+    parser.add_argument("--radius", type=float, default=5000.0, help="metres of scatter")
+    parser.add_argument("--move-rate", type=float, default=1.0)
+    parser.add_argument("--workers", type=int, default=2, help="load generator processes")
+    arguments = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgis://"):
+        raise SystemExit("set DATABASE_URL (postgis://…) and REDIS_URL: the servers share them")
+
+    header = (
+        "| players | processes | connected | acked | acked moves/s | move→ack p50 / p99 "
+        "| move→neighbour p50 / p99 | deliveries/s | CPU per process | errors |\n"
+        "|---|---|---|---|---|---|---|---|---|---|"
+    )
+    lines, largest = [], {}
+    with tempfile.TemporaryDirectory(prefix="mmo-capacity-") as work:
+        work = Path(work)
+        for processes in (int(n) for n in arguments.processes.split(",")):
+            for players in (int(n) for n in arguments.players.split(",")):
+                servers = [
+                    Server(
+                        arguments.server,
+                        "mmo.asgi:application",
+                        server_environment(),
+                        work / f"server-{processes}-{players}-{n}.log",
+                    )
+                    for n in range(processes)
+                ]
+                sampler = CpuSampler(servers)
+                sampler.start()
+                try:
+                    result = simulate(servers, players, arguments, work / "report.json")
+                finally:
+                    sampler.stopped.set()
+                    sampler.join()
+                    for server in servers:
+                        server.stop()
+                cpu_share = sampler.share_per_process(arguments.duration)
+                lines.append(row(processes, result, cpu_share))
+                print(lines[-1], flush=True)
+                within = (
+                    result["neighbour_ms"]["p99"] is not None
+                    and result["neighbour_ms"]["p99"] < LIMIT_P99_MS
+                    and result["errors"] == 0
+                )
+                if not within:
+                    break
+                largest[processes] = players
+
+    print(
+        f"\n{arguments.server}, {arguments.duration:.0f} s per run, radius {arguments.radius:.0f} m"
+    )
+    print(header)
+    print("\n".join(lines))
+    for processes in (int(n) for n in arguments.processes.split(",")):
+        count = largest.get(processes)
+        print(
+            f"{processes} process(es): largest player count with p99 move→neighbour "
+            f"< {LIMIT_P99_MS:.0f} ms and no errors: {count if count else 'none of those tried'}"
+        )
+
+
+if __name__ == "__main__":
+    main()
