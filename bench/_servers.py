@@ -16,6 +16,7 @@ COMMANDS = {
     "uvicorn": lambda port, app: [
         BIN / "uvicorn", "--host", "127.0.0.1", "--port", str(port),
         "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
+        "--ws-per-message-deflate", "false",  # as deploy/serve.sh
         "--no-access-log", "--log-level", "warning", app,
     ],
 }  # fmt: skip
