@@ -179,7 +179,7 @@ def median_of(results: list[dict]) -> dict:
 
 async def run(arguments) -> None:
     prefix = f"bench-ws-{secrets.token_hex(3)}"
-    needed = max(arguments.connections, arguments.idle_players)
+    needed = max(arguments.connections if arguments.rounds else 0, arguments.idle_players)
     print(f"creating {needed} players…", flush=True)
     players = await asyncio.to_thread(make_players, needed, prefix)
     log_dir = Path(tempfile.mkdtemp(prefix="bench-websocket-"))
@@ -218,6 +218,16 @@ async def run(arguments) -> None:
         await asyncio.to_thread(remove_players, prefix)
 
     print()
+    if results:
+        print_throughput(arguments, configurations, results, log_dir)
+    for kind, kib in memory.items():
+        print(
+            f"{kind}: {kib:.1f} KiB per connected idle player "
+            f"({arguments.idle_players} players; target ≤ 50 KiB)"
+        )
+
+
+def print_throughput(arguments, configurations, results, log_dir) -> None:
     print(
         f"{arguments.connections} connections, closed loop, median of {arguments.rounds} "
         f"rounds of {arguments.seconds:.0f} s; server logs in {log_dir}"
@@ -235,20 +245,19 @@ async def run(arguments) -> None:
         one = median_of(results[(kind, 1, "moves")])["per_second"]
         two = median_of(results[(kind, 2, "moves")])["per_second"]
         print(f"{kind}: two processes move {two / one:.2f}× what one does")
-    for kind, kib in memory.items():
-        print(
-            f"{kind}: {kib:.1f} KiB per connected idle player "
-            f"({arguments.idle_players} players; target ≤ 50 KiB)"
-        )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="0: no throughput rounds, only the idle memory"
+    )
     parser.add_argument("--servers", default="daphne,uvicorn")
-    parser.add_argument("--idle-players", type=int, default=1000)
+    parser.add_argument(
+        "--idle-players", type=int, default=1000, help="0: no idle-memory measurement"
+    )
     arguments = parser.parse_args()
     # The load runs on uvloop where it is installed, to leave the servers more of the CPU.
     try:

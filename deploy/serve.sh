@@ -13,6 +13,10 @@
 # balancer reaches the server). LOG_LEVEL as for the application, except that
 # the server's own log stays at info or above: at debug it writes every
 # handshake's headers, bearer tokens included.
+#
+# No permessage-deflate: its compressor and decompressor hold about 48 KiB per
+# connection for as long as it lasts, more than all the rest of an idle
+# player; frames are small JSON, and daphne never compressed them either.
 set -eu
 log_level=$(printf '%s' "${LOG_LEVEL:-info}" | tr '[:upper:]' '[:lower:]')
 case "$log_level" in debug | trace) log_level=info ;; esac
@@ -22,6 +26,7 @@ exec uvicorn "${ASGI_APP:-mmo.asgi:application}" \
     --lifespan off \
     --proxy-headers --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
     --ws-max-size 1048576 \
+    --ws-per-message-deflate false \
     --timeout-graceful-shutdown 20 \
     --log-level "$log_level" \
     "$@"

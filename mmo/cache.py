@@ -6,11 +6,13 @@ a read during an outage is a miss (the loader asks the database) and a write
 or a delete is skipped.
 """
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
+from django_redis.pool import ConnectionFactory
 
 T = TypeVar("T")
 
@@ -43,3 +45,29 @@ def invalidate(cache_keys: Iterable[str]) -> None:
     cache_keys = list(cache_keys)
     cache.delete_many(cache_keys)
     transaction.on_commit(lambda: cache.delete_many(cache_keys))
+
+
+class SharedClientFactory(ConnectionFactory):
+    """
+    django-redis connections with one client per server for the whole process.
+
+    Django keeps a cache object per asynchronous context, and django-redis a
+    Redis client per cache object. Every WebSocket connection is a context of
+    its own, so each held a client for as long as it lasted: about 13 KiB, most
+    of it the client's table of reply callbacks. Clients are safe to share
+    between threads; their connections come from the pool, which django-redis
+    already shares per server.
+    """
+
+    _clients: dict[str, object] = {}
+    _lock = threading.Lock()
+
+    def get_connection(self, params):
+        url = params["url"]
+        client = self._clients.get(url)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(url)
+                if client is None:
+                    client = self._clients[url] = super().get_connection(params)
+        return client

@@ -194,7 +194,10 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self._fail_authentication("playerId or username do not match the token.")
             return
         if self.auth_timer is not None:
+            # Not kept: a cancelled task holds its CancelledError, and that the
+            # frames it was raised in, for as long as the connection lasts.
             self.auth_timer.cancel()
+            self.auth_timer = None
 
         snapshot = await database_sync_to_async(player_snapshot)(player_id=player.pk)
         limits = MovementLimits.from_settings()

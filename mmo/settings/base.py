@@ -165,6 +165,7 @@ if REDIS_URL:
                 "SOCKET_TIMEOUT": REDIS_TIMEOUT,
                 "IGNORE_EXCEPTIONS": True,
                 "CONNECTION_POOL_KWARGS": {"max_connections": REDIS_MAX_CONNECTIONS},
+                "CONNECTION_FACTORY": "mmo.cache.SharedClientFactory",
             },
         }
     }

@@ -119,6 +119,14 @@ async def test_frames_over_the_limits_of_application_and_server(start_server):
 
 
 @pytest.mark.asyncio
+async def test_the_game_socket_declines_compression(start_server):
+    # A compressor and a decompressor per connection would outweigh the rest of an idle player.
+    server = start_server()
+    async with connect(server.ws_url) as socket:  # offers permessage-deflate, as browsers do
+        assert "Sec-WebSocket-Extensions" not in socket.response.headers
+
+
+@pytest.mark.asyncio
 async def test_the_servers_debug_log_holds_no_token_or_password(start_server):
     server = start_server(LOG_LEVEL="DEBUG")
     password = "a-secret-passphrase-4711"
