@@ -104,6 +104,52 @@ def test_area_index_respects_holes_and_prefers_the_smallest_area():
     assert AreaIndex().area_at(0, 0) is None
 
 
+@pytest.mark.smoke
+@settings(max_examples=60, deadline=None)
+@given(
+    areas=st.lists(
+        st.tuples(
+            st.floats(min_value=-0.3, max_value=0.3),  # centre
+            st.floats(min_value=-0.3, max_value=0.3),
+            st.floats(min_value=0.0005, max_value=0.5),  # half width: some skip the grid
+            st.integers(min_value=3, max_value=9),  # corners
+        ),
+        max_size=12,
+    ),
+    seed=st.integers(0, 2**32),
+)
+def test_area_index_finds_the_smallest_area_containing_a_point(areas, seed):
+    import math
+    import random
+
+    import shapely
+
+    polygons = []
+    for lng, lat, radius, corners in areas:
+        ring = [
+            (lng + radius * math.cos(2 * math.pi * k / corners),
+             lat + radius * math.sin(2 * math.pi * k / corners))
+            for k in range(corners)
+        ]  # fmt: skip
+        polygons.append(shapely.Polygon(ring))
+    index = AreaIndex(FakeArea(f"area-{n}", polygon.wkt) for n, polygon in enumerate(polygons))
+    rng = random.Random(seed)
+    for _ in range(200):
+        lng, lat = rng.uniform(-0.9, 0.9), rng.uniform(-0.9, 0.9)
+        containing = [
+            (polygon.area, f"area-{n}")
+            for n, polygon in enumerate(polygons)
+            if polygon.contains(shapely.Point(lng, lat))
+        ]
+        found = index.area_at(lng, lat)
+        if not containing:
+            assert found is None, (lng, lat)
+            continue
+        # Areas of the same size (up to rounding) are equally specific.
+        smallest = min(containing)[0]
+        assert found in {name for size, name in containing if size <= smallest * (1 + 1e-9)}
+
+
 @pytest.mark.django_db
 def test_area_index_agrees_with_postgis_on_the_sample_world(requires_postgis):
     import random
