@@ -1,6 +1,6 @@
 """
 The game's ASGI application with a bare Channels echo consumer beside it, at
-/ws/echo/, behind the same router and origin check: the ceiling that
+/ws/echo/, behind the same middleware, router and origin check: the ceiling that
 bench/websocket.py holds the game's moves against.
 """
 
@@ -9,6 +9,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter
 from django.urls import path
 
 from mmo.asgi import django_asgi_app
+from mmo.websocket_backlog import SendBacklogLimit
 from mmo.websocket_security import BrowserOriginValidator
 from movement.routing import websocket_urlpatterns
 
@@ -21,8 +22,10 @@ class EchoConsumer(AsyncWebsocketConsumer):
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": BrowserOriginValidator(
-            URLRouter([path("ws/echo/", EchoConsumer.as_asgi()), *websocket_urlpatterns])
+        "websocket": SendBacklogLimit(
+            BrowserOriginValidator(
+                URLRouter([path("ws/echo/", EchoConsumer.as_asgi()), *websocket_urlpatterns])
+            )
         ),
     }
 )
