@@ -86,7 +86,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "mmo.middleware.SynchronousChain",  # last: see its docstring
 ]
 
 ROOT_URLCONF = "mmo.urls"

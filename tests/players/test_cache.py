@@ -51,6 +51,13 @@ def test_profile_update_invalidates_the_cached_state(redis, player, player_api):
     assert player_api.get("/api/players/me/").json()["displayName"] == "Renamed"
 
 
+def test_a_request_on_a_warm_cache_makes_no_query(redis, player_api, django_assert_num_queries):
+    player_api.get("/api/players/me/")
+
+    with django_assert_num_queries(0):
+        assert player_api.get("/api/players/me/").status_code == 200
+
+
 def test_write_removes_the_cached_player(redis, player):
     PlayerRepository.get_by_id(player.pk)
 
