@@ -168,6 +168,7 @@ if REDIS_URL:
         }
     }
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_CONNECTION_FACTORY = "mmo.redis_client.SharedClientConnectionFactory"
     CHANNEL_LAYERS = {
         "default": {
             # Publish/subscribe: group membership lives in each process, so a
