@@ -28,8 +28,10 @@ from django.core.handlers import asgi, base
 from django.http import FileResponse
 from django.urls import set_script_prefix
 
-# Threads kept for later requests once a burst of concurrent ones is over.
-IDLE_THREADS_KEPT = 32
+# Threads kept for later requests once a burst of concurrent ones is over: more
+# than the requests one process has in flight at its capacity, so that a busy
+# server does not start and join threads as its load varies.
+IDLE_THREADS_KEPT = 64
 
 
 class RequestThreads:
