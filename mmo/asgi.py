@@ -7,9 +7,9 @@ PostgreSQL and Redis.
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mmo.settings.base")
+
+from mmo.asgi_handler import get_asgi_application  # noqa: E402
 
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()

@@ -2,7 +2,8 @@
 Bearer-token authentication bound to a login session: a token is accepted only
 while its session is valid and unexpired and its player active, so logout,
 revocation and deactivation take effect at the next request. Both checks are
-cached (invalidated on every change), so a request costs no database query.
+cached (invalidated on every change) and read in one round trip, so a request
+costs no database query.
 """
 
 import uuid
@@ -25,9 +26,10 @@ def player_for_token(validated_token) -> Player:
         session_id = uuid.UUID(str(validated_token[SESSION_CLAIM]))
     except (KeyError, ValueError) as error:
         raise InvalidToken("The token names no player or session.") from error
-    if not SessionRepository.is_active(session_id=session_id, player_id=player_id):
+    cached = SessionRepository.cached_with_player(session_id=session_id, player_id=player_id)
+    if not SessionRepository.is_active(session_id=session_id, player_id=player_id, cached=cached):
         raise AuthenticationFailed("This session has ended; log in again.", code="session_ended")
-    player = PlayerRepository.get_by_id(player_id)
+    player = PlayerRepository.get_by_id(player_id, cached=cached)
     if player is None:
         raise AuthenticationFailed("The player no longer exists.", code="player_not_found")
     if not player.is_active:

@@ -47,11 +47,13 @@ class PlayerRepository:
         return cache.key("player", player_id)
 
     @classmethod
-    def get_by_id(cls, player_id) -> Player | None:
+    def get_by_id(cls, player_id, *, cached: dict | None = None) -> Player | None:
         def load():
             return Player.objects.filter(pk=player_id).first()
 
-        return cache.get_or_load(cls.cache_key(player_id), load, timeout=cache.PLAYER_TTL)
+        return cache.get_or_load(
+            cls.cache_key(player_id), load, timeout=cache.PLAYER_TTL, cached=cached
+        )
 
     @staticmethod
     def with_profile(player_id) -> Player | None:
@@ -265,7 +267,15 @@ class SessionRepository:
         return Session.objects.filter(player_id=player_id).order_by("-created_at")
 
     @classmethod
-    def is_active(cls, *, session_id, player_id) -> bool:
+    def cached_with_player(cls, *, session_id, player_id) -> dict:
+        """
+        What the cache holds of a session's validity and of its player, in one
+        round trip: pass it as `cached` to is_active and PlayerRepository.get_by_id.
+        """
+        return cache.get_many([cls.cache_key(session_id), PlayerRepository.cache_key(player_id)])
+
+    @classmethod
+    def is_active(cls, *, session_id, player_id, cached: dict | None = None) -> bool:
         def load():
             session = (
                 Session.objects.filter(pk=session_id)
@@ -278,7 +288,9 @@ class SessionRepository:
                 )
             return SessionValidity(session.player_id, session.is_valid, session.expires_at)
 
-        validity = cache.get_or_load(cls.cache_key(session_id), load, timeout=cache.SESSION_TTL)
+        validity = cache.get_or_load(
+            cls.cache_key(session_id), load, timeout=cache.SESSION_TTL, cached=cached
+        )
         return validity.allows(player_id)
 
     @staticmethod

@@ -2,7 +2,8 @@
 
 import math
 
-from rest_framework import serializers
+from rest_framework import relations, serializers
+from rest_framework.utils.serializer_helpers import BindingDict
 
 # JSON types each kind of field accepts; DRF alone would also take "5" for 5,
 # 5 for "5" or "true" for true.
@@ -57,3 +58,47 @@ class FiniteFloatField(serializers.FloatField):
         if not math.isfinite(value):
             self.fail("not_finite")
         return value
+
+
+# Fields that read the serializer they belong to (its context, its methods, a
+# nested instance): they cannot be shared between serializers.
+_INSTANCE_BOUND_FIELDS = (
+    serializers.BaseSerializer,
+    serializers.SerializerMethodField,
+    serializers.HiddenField,
+    serializers.FileField,
+    relations.RelatedField,
+    relations.ManyRelatedField,
+)
+
+
+# Output whose fields are built once per class. DRF deep-copies every declared
+# field for each serializer it creates, which for a dozen fields took several
+# times the CPU of writing the representation itself; fields that only turn an
+# attribute into JSON can be shared instead. A subclass declaring a field that
+# depends on the serializer it belongs to is refused. (No docstring: the API
+# schema would give it to every subclass without one.)
+class SharedFieldsOutputSerializer(serializers.Serializer):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        bound = [
+            name
+            for name, field in cls._declared_fields.items()
+            if isinstance(field, _INSTANCE_BOUND_FIELDS)
+        ]
+        if bound:
+            raise TypeError(f"{cls.__name__}: {', '.join(bound)} cannot be shared")
+        cls._shared_fields = None
+
+    @property
+    def fields(self):
+        cls = type(self)
+        if cls._shared_fields is None:
+            # Bound to a serializer of no instance and no context, never to a caller's.
+            template = cls.__new__(cls)
+            serializers.Serializer.__init__(template)
+            fields = BindingDict(template)
+            for name, field in self.get_fields().items():
+                fields[name] = field
+            cls._shared_fields = fields
+        return cls._shared_fields

@@ -86,7 +86,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "mmo.middleware.SynchronousChain",  # last: see its docstring
 ]
 
 ROOT_URLCONF = "mmo.urls"
@@ -165,11 +164,11 @@ if REDIS_URL:
                 "SOCKET_TIMEOUT": REDIS_TIMEOUT,
                 "IGNORE_EXCEPTIONS": True,
                 "CONNECTION_POOL_KWARGS": {"max_connections": REDIS_MAX_CONNECTIONS},
-                "CONNECTION_FACTORY": "mmo.cache.SharedClientFactory",
             },
         }
     }
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_CONNECTION_FACTORY = "mmo.redis_client.SharedClientConnectionFactory"
     CHANNEL_LAYERS = {
         "default": {
             # Publish/subscribe: group membership lives in each process, so a

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from mmo.api.serializers import StrictInputSerializer
+from mmo.api.serializers import SharedFieldsOutputSerializer, StrictInputSerializer
 from players.models import USERNAME_PATTERN
 from players.repositories import PlayerRepository
 
@@ -84,7 +84,7 @@ class LatLngSerializer(serializers.Serializer):
     lng = serializers.FloatField()
 
 
-class PlayerSelfOutputSerializer(serializers.Serializer):
+class PlayerSelfOutputSerializer(SharedFieldsOutputSerializer):
     """A PlayerState: what a player sees of themself."""
 
     id = serializers.UUIDField(source="player_id")
@@ -101,7 +101,7 @@ class PlayerSelfOutputSerializer(serializers.Serializer):
     maxHealth = serializers.IntegerField(source="max_health")
 
 
-class InventoryOutputSerializer(serializers.Serializer):
+class InventoryOutputSerializer(SharedFieldsOutputSerializer):
     wood = serializers.IntegerField()
     leather = serializers.IntegerField()
     stone = serializers.IntegerField()
@@ -109,7 +109,7 @@ class InventoryOutputSerializer(serializers.Serializer):
     gold = serializers.IntegerField()
 
 
-class PositionOutputSerializer(serializers.Serializer):
+class PositionOutputSerializer(SharedFieldsOutputSerializer):
     lat = serializers.FloatField(source="location.y")
     lng = serializers.FloatField(source="location.x")
     direction = serializers.FloatField()

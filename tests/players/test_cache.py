@@ -51,6 +51,34 @@ def test_profile_update_invalidates_the_cached_state(redis, player, player_api):
     assert player_api.get("/api/players/me/").json()["displayName"] == "Renamed"
 
 
+def test_a_request_on_a_warm_cache_makes_no_query(redis, player_api, django_assert_num_queries):
+    player_api.get("/api/players/me/")
+
+    with django_assert_num_queries(0):
+        assert player_api.get("/api/players/me/").status_code == 200
+
+
+def test_a_session_and_player_missing_from_the_cache_are_loaded_and_stored(redis, player):
+    login = login_tokens(player)
+    keys = [SessionRepository.cache_key(login.session.pk), PlayerRepository.cache_key(player.pk)]
+    cache.delete_many(keys)
+
+    assert bearer_client(login.tokens.access).get("/api/players/me/").status_code == 200
+
+    assert all(stored(redis, key) for key in keys)
+
+
+def test_an_ended_session_is_refused_without_loading_its_player(redis, player):
+    login = login_tokens(player)
+    client = bearer_client(login.tokens.access)
+    client.post("/api/auth/logout/")
+    cache.delete(PlayerRepository.cache_key(player.pk))
+
+    assert client.get("/api/players/me/").status_code == 401
+
+    assert not stored(redis, PlayerRepository.cache_key(player.pk))
+
+
 def test_write_removes_the_cached_player(redis, player):
     PlayerRepository.get_by_id(player.pk)
 
