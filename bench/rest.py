@@ -1,8 +1,9 @@
 """
 `GET /api/players/me/` under load, from one production server process.
 
-Starts daphne as production runs it (the production settings, DEBUG off, plain
-HTTP), registers one player per client, warms the cache, then keeps
+Starts the server as production runs it (uvicorn through deploy/serve.sh, or
+daphne with `--server daphne`; the production settings, DEBUG off, plain HTTP),
+registers one player per client, warms the cache, then keeps
 `--clients` keep-alive HTTP/1.1 connections busy for `--duration` seconds,
 each sending its next request as soon as the last one is answered. Prints
 requests/s and latency percentiles next to the target (p99 < 20 ms with 50
@@ -249,7 +250,7 @@ def main():
         help="requests per second per client in the paced rounds (default 4: 200/s with 50)",
     )
     parser.add_argument("--cold", action="store_true", help="also a paced round on a cold cache")
-    parser.add_argument("--server", choices=sorted(COMMANDS), default="daphne")
+    parser.add_argument("--server", choices=sorted(COMMANDS), default="uvicorn")
     args = parser.parse_args()
     if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
         raise SystemExit("bench/rest.py runs on PostGIS and Redis: set DATABASE_URL and REDIS_URL")
