@@ -29,6 +29,11 @@ from dataclasses import dataclass, field
 
 from websockets.asyncio.client import connect
 
+try:  # the generator competes with the server for the CPU: its own event loop should be cheap
+    from uvloop import run as run_loop
+except ImportError:  # pragma: no cover (uvloop is a runtime dependency; not on every platform)
+    run_loop = asyncio.run
+
 WALKING_SPEED = 1.4  # metres per second
 ROAM_RADIUS = 400.0  # metres around the player's own flag (the rule allows 600)
 METRES_PER_DEGREE = 111_320.0
@@ -304,10 +309,10 @@ class SimulatedPlayer:
 
 def run(config: Config, workers: int = 1, progress=None) -> dict:
     """Simulate `config.players` players, playing in `workers` processes; the report."""
-    players = asyncio.run(prepare(config))
+    players = run_loop(prepare(config))
     workers = min(workers, config.players)
     if workers <= 1:
-        stats = asyncio.run(play(config, players, progress))
+        stats = run_loop(play(config, players, progress))
     else:
         stats = _play_in_workers(config, players, workers, progress)
     return report(config, stats)
@@ -395,7 +400,7 @@ def _play_in_workers(config: Config, players, workers: int, progress) -> Stats:
 
 def _worker(config: Config, players, start: float, pipe, progress) -> None:
     try:
-        pipe.send(asyncio.run(play(config, players, progress, start)))
+        pipe.send(run_loop(play(config, players, progress, start)))
     except Exception as error:
         pipe.send(RuntimeError(f"a simulation worker failed: {type(error).__name__}: {error}"))
 
