@@ -4,6 +4,7 @@ Server processes a benchmark starts for itself on a spare port: daphne as
 """
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -22,6 +23,25 @@ COMMANDS = {
         "--no-access-log", "--log-level", "warning",
     ],
 }  # fmt: skip
+
+
+def production_environment(**overrides) -> dict:
+    """The production settings over plain HTTP, on this process's database and Redis."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DJANGO_SETTINGS_MODULE"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="mmo.settings.production",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="false",
+        SESSION_COOKIE_SECURE="false",
+        CSRF_COOKIE_SECURE="false",
+        SECURE_HSTS_SECONDS="0",
+        THROTTLE_REGISTER="1000000/minute",
+        LOG_LEVEL="WARNING",
+    )
+    env.update(overrides)
+    return env
 
 
 def free_port() -> int:

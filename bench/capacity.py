@@ -19,7 +19,6 @@ are a floor for a server with a machine of its own.
 import argparse
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -27,26 +26,9 @@ import threading
 import time
 from pathlib import Path
 
-from _servers import COMMANDS, ROOT, Server
+from _servers import COMMANDS, ROOT, Server, production_environment
 
 LIMIT_P99_MS = 100.0
-
-
-def server_environment() -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DJANGO_SETTINGS_MODULE"}}
-    env.update(
-        DJANGO_SETTINGS_MODULE="mmo.settings.production",
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="false",
-        SESSION_COOKIE_SECURE="false",
-        CSRF_COOKIE_SECURE="false",
-        SECURE_HSTS_SECONDS="0",
-        THROTTLE_REGISTER="1000000/minute",
-        LOG_LEVEL="WARNING",
-    )
-    return env
 
 
 def simulate(servers: list[Server], players: int, arguments, report_path: Path) -> dict:
@@ -138,7 +120,7 @@ def main() -> None:
                     Server(
                         arguments.server,
                         "mmo.asgi:application",
-                        server_environment(),
+                        production_environment(),
                         work / f"server-{processes}-{players}-{n}.log",
                     )
                     for n in range(processes)

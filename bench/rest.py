@@ -33,7 +33,7 @@ import urllib.request
 from pathlib import Path
 
 import _django  # noqa: F401
-from _servers import COMMANDS, Server
+from _servers import COMMANDS, Server, production_environment
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -52,25 +52,13 @@ STATS_DELAY = 11.0
 
 
 def server_environment(workdir: str) -> dict:
-    """Production settings over plain HTTP, on this process's database and Redis."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DJANGO_SETTINGS_MODULE"}}
-    env.update(
-        DJANGO_SETTINGS_MODULE="mmo.settings.production",
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="false",
-        SESSION_COOKIE_SECURE="false",
-        CSRF_COOKIE_SECURE="false",
-        SECURE_HSTS_SECONDS="0",
+    """Production settings over plain HTTP, sharing this process's cache keys."""
+    return production_environment(
         STATIC_ROOT=workdir,
         MMO_VAR_DIR=workdir,
         CACHE_KEY_PREFIX=settings.CACHES["default"].get("KEY_PREFIX", "mmo"),
-        THROTTLE_REGISTER="100000/minute",
         THROTTLE_LOGIN="100000/minute",
-        LOG_LEVEL="WARNING",
     )
-    return env
 
 
 # Players ------------------------------------------------------------------------
