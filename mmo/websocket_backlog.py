@@ -22,17 +22,45 @@ kept from waiting:
 
 Connections of other servers (or of uvicorn at its trace log level, which
 wraps `send`) are not recognised and not bounded.
+
+The same knowledge of the transport serves the frames many players hear (a
+move heard by every neighbour): under uvicorn's websockets-sansio protocol such
+a frame is encoded once and its bytes written to each receiver's transport,
+instead of being framed again for every receiver on its way through Channels,
+this middleware and the server's `send`. The consumer finds that writer in
+its scope under WRITE_FRAME.
 """
 
 import asyncio
+import contextlib
 import functools
 import logging
+import socket
+import struct
 
 from django.conf import settings
 from twisted.internet.interfaces import IPushProducer
+from websockets.protocol import Protocol as WebSocketProtocol
+from websockets.protocol import State
 from zope.interface import implementer
 
 logger = logging.getLogger(__name__)
+
+# The scope key of a connection's direct frame writer, where the server has one.
+WRITE_FRAME = "mmo.write_frame"
+
+
+def text_frame(text: str) -> bytes:
+    """A server's WebSocket frame of one whole text message (RFC 6455 §5.2: final, unmasked)."""
+    payload = text.encode()
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", 0x81, length)
+    elif length < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, length)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, length)
+    return header + payload
 
 
 class _Backlog:
@@ -110,9 +138,10 @@ class DaphneBacklog(_Backlog):
 class AsyncioBacklog(_Backlog):
     """Measures the asyncio transport's write buffer, which may grow to the limit."""
 
-    def __init__(self, transport: asyncio.WriteTransport, limit: int):
+    def __init__(self, transport: asyncio.WriteTransport, limit: int, protocol=None):
         super().__init__(limit)
         self.transport = transport
+        self.protocol = protocol
 
     def watch(self) -> None:
         # The server's `send` waits above the high-water mark; frames are
@@ -123,7 +152,41 @@ class AsyncioBacklog(_Backlog):
         return self.transport.get_write_buffer_size() + frame_size
 
     def abort(self) -> None:
+        # A reset, not a close: closed, the socket would keep what the kernel
+        # had taken (megabytes, as its send buffer grows) and trickle it out at
+        # the stalled client's pace before the client learns it was dropped.
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.transport.abort()
+
+    def can_write_frames(self) -> bool:
+        """Whether the server is uvicorn's websockets-sansio protocol, whose state `write_frame` reads."""
+        connection = getattr(self.protocol, "conn", None)
+        return isinstance(connection, WebSocketProtocol) and all(
+            hasattr(self.protocol, name) for name in ("handshake_complete", "close_sent")
+        )
+
+    def write_frame(self, frame: bytes) -> bool:
+        """
+        Write a frame made by `text_frame` straight to the transport. False
+        when the connection is not open for data (not yet accepted, or
+        closing): the caller then sends the message the ordinary way, which
+        knows what to do. A frame past the backlog limit drops the connection.
+        """
+        protocol = self.protocol
+        if (
+            not protocol.handshake_complete
+            or protocol.close_sent
+            or protocol.conn.state is not State.OPEN
+            or self.transport.is_closing()
+        ):
+            return False
+        if self.admits(len(frame)):
+            # Written at once, as the server's own `send` does: frames keep their order.
+            self.transport.write(frame)
+        return True
 
 
 def backlog_of(send, limit: int) -> _Backlog | None:
@@ -134,12 +197,13 @@ def backlog_of(send, limit: int) -> _Backlog | None:
         if hasattr(protocol, "transport") and hasattr(protocol, "dropConnection"):
             return DaphneBacklog(protocol, limit)
     # uvicorn passes its protocol's bound `send`; the protocol holds the transport.
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    protocol = getattr(send, "__self__", None)
+    transport = getattr(protocol, "transport", None)
     if all(
         hasattr(transport, name)
         for name in ("get_write_buffer_size", "set_write_buffer_limits", "abort")
     ):
-        return AsyncioBacklog(transport, limit)
+        return AsyncioBacklog(transport, limit, protocol)
     return None
 
 
@@ -155,6 +219,8 @@ class SendBacklogLimit:
             backlog = backlog_of(send, settings.WEBSOCKET_MAX_BACKLOG_BYTES)
         if backlog is None:
             return await self.application(scope, receive, send)
+        if isinstance(backlog, AsyncioBacklog) and backlog.can_write_frames():
+            scope = {**scope, WRITE_FRAME: backlog.write_frame}
 
         async def send_within_backlog(message):
             if message["type"] == "websocket.send":

@@ -30,6 +30,7 @@ from mmo import realtime
 from mmo.api.throttling import FLAG_ACTIONS, PlayerThrottle
 from mmo.geo import bounding_box, distance_m
 from mmo.ratelimit import TokenBucket, WindowCounter
+from mmo.websocket_backlog import WRITE_FRAME, text_frame
 from movement import protocol
 from movement.protocol import ProtocolError, error_frame, frame, lat_lng, now_ms
 from movement.rules import (
@@ -528,7 +529,7 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     async def player_moved(self, event):
         if self.live is not None and event["player_id"] != self.live.player_id:
-            await self.send(event["frame"])
+            await self._send_shared(event)
 
     async def player_disconnected(self, event):
         if self.live is not None and event["player_id"] != self.live.player_id:
@@ -586,6 +587,21 @@ class GameConsumer(AsyncWebsocketConsumer):
             self.live.anchors = await database_sync_to_async(player_anchors)(
                 player_id=self.live.player_id
             )
+
+    async def _send_shared(self, event: dict):
+        """
+        Send the frame of an event that many connections of this process hear
+        (the same dict reaches them all): where the server lets frames be
+        written directly, its bytes are encoded once, for all of them.
+        """
+        write_frame = self.scope.get(WRITE_FRAME)
+        if write_frame is not None:
+            encoded = event.get("encoded_frame")
+            if encoded is None:
+                encoded = event["encoded_frame"] = text_frame(event["frame"])
+            if write_frame(encoded):
+                return
+        await self.send(event["frame"])
 
     # Groups ---------------------------------------------------------------------
 

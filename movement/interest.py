@@ -93,7 +93,8 @@ class InterestCells:
     async def publish(self, group: str, event: dict) -> None:
         """Tell this process's listeners of `group` at once, and other processes soon after."""
         event = {**event, "cell": group, "origin": self.origin}
-        await self.deliver(event)
+        # A copy: listeners may add to it (the frame encoded for them) what other processes need not get.
+        await self.deliver(dict(event))
         self._outbox.append((group, event))
         self._outbox_filled.set()
 

@@ -7,6 +7,7 @@ one proves.
 
 import asyncio
 import contextlib
+import json
 import shutil
 import signal
 import socket
@@ -199,16 +200,24 @@ async def move_ack_seconds(player: Player, metres: float) -> float:
 
 
 @shares_the_test_database
-@pytest.mark.parametrize("kind", ["production", "daphne"])
+@pytest.mark.parametrize(
+    "kind, flood_with",
+    [
+        ("production", "private chat"),
+        ("daphne", "private chat"),
+        # Frames a process writes straight to its players' transports (uvicorn).
+        ("production", "moves"),
+    ],
+)
 async def test_a_client_that_stops_reading_is_dropped_without_stalling_the_others(
-    start_server, kind
+    start_server, kind, flood_with
 ):
-    # One sender flooding a player with private messages stands for the
-    # traffic of a crowded place; the limits are raised to let it.
+    # One sender flooding a player with private messages, or with the moves it
+    # hears, stands for the traffic of a crowded place; the limits are raised to let it.
     server = start_server(
         kind=kind,
-        WEBSOCKET_RATE=2000,
-        WEBSOCKET_BURST=2000,
+        WEBSOCKET_RATE=20000,
+        WEBSOCKET_BURST=20000,
         CHAT_RATE=2000,
         CHAT_BURST=2000,
         CHAT_MAX_LENGTH=CHAT_LENGTH,
@@ -224,18 +233,29 @@ async def test_a_client_that_stops_reading_is_dropped_without_stalling_the_other
     await steady.connect(server)
     memory_before = resident_memory_bytes(server)
 
+    # Dropped by the server, which tells its neighbours as for any disconnect.
+    gone = {"type": "player-disconnected", "data": {"playerId": sleeper.id}}
     message = "x" * CHAT_LENGTH
     sleeper_gone = asyncio.Event()
     sent, heard = 0, []
+
+    async def send_one(count):
+        if flood_with == "moves":
+            # A tenth of a millimetre back and forth, within any speed limit.
+            await flooder.send(
+                "player-move", {"position": {"lat": 0, "lng": (count % 2) * 1e-4 * DEG_PER_M}}
+            )
+        else:
+            await flooder.send(
+                "chat-message", {"message": message, "scope": "private", "targetId": sleeper.id}
+            )
 
     async def flood():
         nonlocal sent
         while not sleeper_gone.is_set():
             for _ in range(20):
-                await flooder.send(
-                    "chat-message", {"message": message, "scope": "private", "targetId": sleeper.id}
-                )
-            sent += 20
+                await send_one(sent)
+                sent += 1
             answered = 0
             while answered < 20:  # the sender reads its answers: it is no slow client
                 reply = await flooder.receive(timeout=10)
@@ -243,7 +263,9 @@ async def test_a_client_that_stops_reading_is_dropped_without_stalling_the_other
                 if reply["type"] == "error":  # the sleeper is no longer online
                     assert reply["data"]["code"] == "recipient_offline", reply
                     sleeper_gone.set()
-                answered += reply["type"] in ("chat-sent", "error")
+                if reply == gone:
+                    sleeper_gone.set()
+                answered += reply["type"] in ("chat-sent", "move-ack", "error")
 
     latencies = []
 
@@ -261,14 +283,16 @@ async def test_a_client_that_stops_reading_is_dropped_without_stalling_the_other
         pytest.fail(f"still connected after {sent} messages; the server grew by {growth} bytes")
     growth = resident_memory_bytes(server) - memory_before
 
-    # Dropped by the server, which tells its neighbours as for any disconnect.
-    gone = {"type": "player-disconnected", "data": {"playerId": sleeper.id}}
     if gone not in heard:
         assert await flooder.receive_type("player-disconnected", timeout=5) == gone["data"]
     assert "dropping a WebSocket client that stopped reading" in server.log()
+    # Reset, not closed: the client learns at once, without first reading what
+    # the server's kernel had taken for it (megabytes, at the stalled pace).
+    late_bytes = 0
     with pytest.raises(ConnectionClosed):
-        while True:  # what the client's buffers still hold, then the end
-            await sleeper.receive(timeout=5)
+        while True:  # what the client's own buffers still hold, then the end
+            late_bytes += len(json.dumps(await sleeper.receive(timeout=5)))
+    assert late_bytes < 64 * 1024, late_bytes
     # Bounded memory, and the others were served throughout.
     assert growth < 32 * 1024 * 1024, growth
     assert len(latencies) >= 5 and max(latencies) < 1.0, latencies
