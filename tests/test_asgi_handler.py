@@ -1,6 +1,7 @@
 """HTTP through mmo.asgi_handler: one thread per request, kept for later requests."""
 
 import asyncio
+import gc
 import json
 import threading
 
@@ -171,3 +172,45 @@ async def test_through_the_application_a_logout_ends_the_token_at_the_next_reque
     assert again["body"] == me["body"]
     assert logout["status"] == 204
     assert after["status"] == 401
+
+
+# Django keeps a cache connection per context, and each ASGI request has a
+# context of its own: a django-redis connection is built per request, and its
+# objects refer to one another. Those are not the request's.
+CACHE_CONNECTION_MODULES = ("django_redis.", "mmo.redis_client")
+
+
+async def objects_left_for_the_collector(url: str, headers=()) -> list[str]:
+    """The types of the objects a request left in reference cycles, but asyncio's and the cache's."""
+    await get(application, url, headers=headers)  # caches and lazy imports filled
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.disable()  # nothing collected before we look
+        await get(application, url, headers=headers)
+        gc.collect()
+        left = [
+            f"{type(thing).__module__}.{type(thing).__qualname__}"
+            for thing in gc.garbage
+            if not type(thing).__module__.startswith(
+                ("asyncio", "channels.testing", "builtins", *CACHE_CONNECTION_MODULES)
+            )
+        ]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    return left
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("url", ["/api/players/me/", "/api/health"])
+async def test_a_request_leaves_nothing_for_the_garbage_collector(url):
+    # Reference counting frees a request's objects as soon as the response is
+    # sent; in cycles, they waited for a collection that stalled the process.
+    player = await database_sync_to_async(PlayerFactory)()
+    login = await database_sync_to_async(login_tokens)(player)
+    bearer = [(b"authorization", f"Bearer {login.tokens.access}".encode())]
+
+    assert await objects_left_for_the_collector(url, bearer) == []
