@@ -588,6 +588,18 @@ class GameConsumer(AsyncWebsocketConsumer):
                 player_id=self.live.player_id
             )
 
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        """
+        A text frame goes straight to the transport where the server lets it
+        (mmo/websocket_backlog.py): the answer to a move is the one frame of
+        the move path that every move sends.
+        """
+        write_frame = self.scope.get(WRITE_FRAME)
+        if write_frame is not None and text_data is not None and not close:
+            if write_frame(text_frame(text_data)):
+                return
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+
     async def _send_shared(self, event: dict):
         """
         Send the frame of an event that many connections of this process hear
