@@ -23,12 +23,12 @@ kept from waiting:
 Connections of other servers (or of uvicorn at its trace log level, which
 wraps `send`) are not recognised and not bounded.
 
-The same knowledge of the transport serves the frames many players hear (a
-move heard by every neighbour): under uvicorn's websockets-sansio protocol such
-a frame is encoded once and its bytes written to each receiver's transport,
-instead of being framed again for every receiver on its way through Channels,
-this middleware and the server's `send`. The consumer finds that writer in
-its scope under WRITE_FRAME.
+The same knowledge of the transport lets the game's consumer write its text
+frames itself, under uvicorn's websockets-sansio protocol: a frame many players
+hear (a move, heard by every neighbour) is encoded once and its bytes written
+to each receiver's transport, instead of being framed again for every receiver
+on its way through Channels, this middleware and the server's `send`. The
+consumer finds that writer in its scope under WRITE_FRAME.
 """
 
 import asyncio
