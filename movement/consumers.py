@@ -613,7 +613,7 @@ class GameConsumer(AsyncWebsocketConsumer):
                 encoded = event["encoded_frame"] = text_frame(event["frame"])
             if write_frame(encoded):
                 return
-        await self.send(event["frame"])
+        await super().send(event["frame"])  # the ordinary way: not open, or not uvicorn
 
     # Groups ---------------------------------------------------------------------
 
