@@ -32,9 +32,10 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 
 from flags import services as flag_services
 from flags.models import Flag
-from movement.consumers import _flags_in_box
+from flags.socket import _flags_in_box
+from movement import services as movement_services
 from movement.repositories import PositionRepository, PositionRow
-from movement.services import player_snapshot
+from movement.selectors import player_snapshot
 from players.models import Player
 
 PREFIX = "bench-explain-"
@@ -286,8 +287,8 @@ def scenarios(player, flag, position, other_flag) -> list[tuple[str, object]]:
         ("ws get-flags (box)", lambda: _flags_in_box(box, settings.WEBSOCKET_LIST_LIMIT)),
         ("flag_place", place_flag),
         (
-            "flag_teleport",
-            lambda: flag_services.flag_teleport(player=player, flag_id=other_flag.pk),
+            "player_teleport",
+            lambda: movement_services.player_teleport(player=player, flag_id=other_flag.pk),
         ),
         ("movement start", lambda: player_snapshot(player_id=player.pk)),
         (f"position flush ({FLUSH_BATCH:,} rows)", lambda: PositionRepository.write_batch(rows)),

@@ -15,8 +15,8 @@ import _django  # noqa: F401
 from django.db import connection, transaction
 
 from movement.models import PlayerPosition
+from movement.moves import next_version
 from movement.repositories import PositionRepository, PositionRow
-from movement.world import next_version
 from players.models import Player
 
 SIZES = (10_000, 100_000)

@@ -34,6 +34,46 @@ class FlagRepository:
         return Flag.objects.select_for_update().filter(pk=flag_id).first()
 
     @staticmethod
+    def only(flag_id) -> QuerySet[Flag]:
+        return Flag.objects.filter(pk=flag_id)
+
+    @staticmethod
+    def create(**fields) -> Flag:
+        return Flag.objects.create(**fields)  # the post_save receiver invalidates the cache
+
+    @staticmethod
+    def update(flag: Flag, **fields) -> Flag:
+        for name, value in fields.items():
+            setattr(flag, name, value)
+        flag.save(update_fields=[*fields, "updated_at"])
+        return flag
+
+    @staticmethod
+    def delete(flag: Flag) -> None:
+        flag.delete()
+
+    @classmethod
+    def abandon_unvisited_since(cls, horizon, *, now) -> dict:
+        """
+        Mark normal flags not visited since `horizon` abandoned, in one UPDATE;
+        returns how many each owner lost. (A bulk update sends no post_save.)
+        """
+        stale = list(
+            Flag.objects.select_for_update()
+            .filter(flag_type=FlagType.NORMAL, is_abandoned=False, last_visited_at__lt=horizon)
+            .values_list("pk", "owner_id")
+        )
+        owners: dict = {}
+        for _, owner_id in stale:
+            owners[owner_id] = owners.get(owner_id, 0) + 1
+        if stale:
+            Flag.objects.filter(pk__in=[pk for pk, _ in stale]).update(
+                is_abandoned=True, updated_at=now
+            )
+            cls.invalidate()
+        return owners
+
+    @staticmethod
     def largest_radius() -> float:
         return Flag.objects.aggregate(largest=Max("radius"))["largest"] or 0.0
 

@@ -1,8 +1,11 @@
 """
 The flag rules of the original game (docs/game-rules.md); each action is one
 transaction, refused with a FlagActionRefused that says why, debiting nothing.
+Teleporting moves the player, so movement.services.player_teleport runs it,
+with flag_visit here for what the flag asks of the visitor.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -10,16 +13,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from areas.repositories import AreaRepository
 from flags.frames import flag_frame
 from flags.models import Flag, FlagType
 from flags.repositories import FlagRepository
+from flags.sample_world import START_FLAG_ID
 from mmo import realtime
+from mmo.api.throttling import FLAG_ACTIONS, PlayerThrottle
 from mmo.geo import point
-from mmo.sample_world import START_FLAG_ID
-from movement.models import PlayerPosition
-from movement.world import cell_of, next_version
-from players.models import Inventory
 from players.repositories import InventoryRepository
 
 
@@ -33,13 +33,20 @@ class FlagActionRefused(Exception):
 
 
 @dataclass(frozen=True)
-class Teleport:
+class FlagVisit:
     flag: Flag
-    cost: dict[str, int]
-    lng: float
-    lat: float
-    area_id: str | None
-    version: int
+    cost: dict[str, int]  # what the visitor paid, without zero amounts
+
+
+def flag_actions_allow(*, player) -> None:
+    """
+    Refuse a flag action past the player's budget of FLAG_ACTIONS, which the
+    socket and the REST API share.
+    """
+    throttle = PlayerThrottle(FLAG_ACTIONS, player.pk)
+    if not throttle.allow():
+        seconds = math.ceil(throttle.wait() or throttle.duration)
+        raise FlagActionRefused("rate_limited", f"Too many flag actions; try again in {seconds} s.")
 
 
 def _costs_text(costs: dict[str, int]) -> str:
@@ -48,7 +55,7 @@ def _costs_text(costs: dict[str, int]) -> str:
 
 def _debit(player_id, costs: dict[str, int], action: str) -> None:
     if not InventoryRepository.debit(player_id, costs):
-        inventory = Inventory.objects.get(pk=player_id)
+        inventory = InventoryRepository.get(player_id)
         missing = {
             resource: amount - getattr(inventory, resource)
             for resource, amount in costs.items()
@@ -67,10 +74,8 @@ def _locked_flag(flag_id) -> Flag:
     return flag
 
 
-def _announce_near(flag: Flag, event: dict) -> None:
-    """Tell the players around the flag, after the transaction commits."""
-    group = realtime.cell_group(*cell_of(flag.location.x, flag.location.y))
-    realtime.announce(group, {**event, "cell": group})  # see movement.interest
+def _cell_of(flag: Flag) -> str:
+    return realtime.cell_group_of(flag.location.x, flag.location.y)
 
 
 # Placing ------------------------------------------------------------------------------
@@ -96,7 +101,7 @@ def flag_place(*, player, lng: float, lat: float, name: str, is_public: bool, to
                 f"A new flag must stand within {placement_range:g} m of one of your flags.",
             )
     elif not FlagRepository.within(
-        location, placement_range, Flag.objects.filter(pk=START_FLAG_ID)
+        location, placement_range, FlagRepository.only(START_FLAG_ID)
     ).exists():
         raise FlagActionRefused(
             "too_far", f"Your first flag must stand within {placement_range:g} m of the start flag."
@@ -114,7 +119,7 @@ def flag_place(*, player, lng: float, lat: float, name: str, is_public: bool, to
         )
 
     _debit(player.pk, settings.FLAG_PLACE_COST, "A flag")
-    flag = Flag.objects.create(
+    flag = FlagRepository.create(
         owner=player,
         name=name,
         location=location,
@@ -126,8 +131,9 @@ def flag_place(*, player, lng: float, lat: float, name: str, is_public: bool, to
         flag_type=FlagType.NORMAL,
         last_visited_at=timezone.now(),
     )
-    _announce_near(
-        flag, {"type": "flag.placed", "flag": flag_frame(flag), "actor_id": str(player.pk)}
+    cell = _cell_of(flag)
+    realtime.emit(
+        cell, realtime.flag_placed(flag=flag_frame(flag), actor_id=str(player.pk), cell=cell)
     )
     return flag
 
@@ -139,7 +145,7 @@ def _largest_radius() -> float:
 @transaction.atomic
 def flag_create_system(*, lng: float, lat: float, name: str, is_public: bool = True) -> Flag:
     """A system flag (portal, start): staff only, no cost, no placement rules."""
-    flag = Flag.objects.create(
+    flag = FlagRepository.create(
         owner=None,
         name=name.strip()[:100] or "Portal",
         location=point(lng, lat),
@@ -147,7 +153,8 @@ def flag_create_system(*, lng: float, lat: float, name: str, is_public: bool = T
         is_public=is_public,
         is_hardened=True,
     )
-    _announce_near(flag, {"type": "flag.placed", "flag": flag_frame(flag), "actor_id": None})
+    cell = _cell_of(flag)
+    realtime.emit(cell, realtime.flag_placed(flag=flag_frame(flag), actor_id=None, cell=cell))
     return flag
 
 
@@ -162,8 +169,7 @@ def flag_harden(*, player, flag_id) -> Flag:
     if flag.is_hardened:
         raise FlagActionRefused("already_hardened", "This flag is hardened already.")
     _debit(player.pk, settings.FLAG_HARDEN_COST, "Hardening")
-    flag.is_hardened = True
-    flag.save(update_fields=["is_hardened", "updated_at"])
+    FlagRepository.update(flag, is_hardened=True)
     return flag
 
 
@@ -184,11 +190,14 @@ def flag_remove(*, player, flag_id) -> dict[str, int]:
         raise FlagActionRefused("not_owner", "Only the flag's owner can remove it.")
     refund = refund_for(flag)
     InventoryRepository.credit(player.pk, refund)
-    _announce_near(
-        flag, {"type": "flag.removed", "flag_id": str(flag.pk), "actor_id": str(player.pk)}
-    )
-    flag.delete()
+    _emit_removed(flag, actor_id=str(player.pk))
+    FlagRepository.delete(flag)
     return refund
+
+
+def _emit_removed(flag: Flag, *, actor_id: str | None) -> None:
+    cell = _cell_of(flag)
+    realtime.emit(cell, realtime.flag_removed(flag_id=str(flag.pk), actor_id=actor_id, cell=cell))
 
 
 @transaction.atomic
@@ -197,19 +206,20 @@ def flag_delete_system(*, flag_id) -> None:
     flag = _locked_flag(flag_id)
     if flag.flag_type != FlagType.SYSTEM:
         raise FlagActionRefused("not_system", "Only system flags are deleted this way.")
-    _announce_near(flag, {"type": "flag.removed", "flag_id": str(flag.pk), "actor_id": None})
-    flag.delete()
+    _emit_removed(flag, actor_id=None)
+    FlagRepository.delete(flag)
 
 
 # Teleporting ---------------------------------------------------------------------------
 
 
 @transaction.atomic
-def flag_teleport(*, player, flag_id) -> Teleport:
+def flag_visit(*, player, flag_id) -> FlagVisit:
     """
-    Jump to a flag: one's own for free, a system flag for roc feathers, another
-    player's public flag for its toll in gold (paid to its owner). The speed
-    rule does not apply; the player may then roam around that flag.
+    What a teleport to a flag asks of the visitor: nothing at one's own flag,
+    roc feathers at a system flag, a public flag's toll in gold (paid to its
+    owner); others' private and abandoned flags refuse visitors. An owner's
+    visit keeps the flag from being abandoned (or reclaims it).
     """
     flag = _locked_flag(flag_id)
     own = flag.owner_id == player.pk
@@ -226,48 +236,11 @@ def flag_teleport(*, player, flag_id) -> Teleport:
     _debit(player.pk, cost, "This teleport")
     if not own and flag.owner_id and cost.get("gold"):
         InventoryRepository.credit(flag.owner_id, cost)
-
-    now = timezone.now()
     if own:
-        # A visit by its owner keeps a flag from being abandoned (or reclaims it).
-        flag.last_visited_at = now
-        flag.is_abandoned = False
-        flag.save(update_fields=["last_visited_at", "is_abandoned", "updated_at"])
-
-    lng, lat = flag.location.x, flag.location.y
-    area = AreaRepository.containing(flag.location).order_by("id").first()
-    version = next_version(
-        PlayerPosition.objects.select_for_update()
-        .values_list("version", flat=True)
-        .get(pk=player.pk)
+        FlagRepository.update(flag, last_visited_at=timezone.now(), is_abandoned=False)
+    return FlagVisit(
+        flag=flag, cost={resource: amount for resource, amount in cost.items() if amount}
     )
-    PlayerPosition.objects.filter(pk=player.pk).update(
-        location=flag.location,
-        current_area=area,
-        anchor_flag=flag,
-        updated_at=now,
-        version=version,
-    )
-    teleport = Teleport(
-        flag=flag,
-        cost={resource: amount for resource, amount in cost.items() if amount},
-        lng=lng,
-        lat=lat,
-        area_id=area.pk if area else None,
-        version=version,
-    )
-    # The player's live connection, wherever it is, moves with them.
-    realtime.announce(
-        realtime.player_group(player.pk),
-        {
-            "type": "player.teleported",
-            "flag_id": str(flag.pk),
-            "lng": lng,
-            "lat": lat,
-            "version": version,
-        },
-    )
-    return teleport
 
 
 # Abandonment -------------------------------------------------------------------------
@@ -278,13 +251,7 @@ def flags_abandon_stale(*, now=None) -> int:
     """Normal flags their owners have not visited for FLAG_ABANDON_AFTER_DAYS become abandoned."""
     now = now or timezone.now()
     horizon = now - timedelta(days=settings.FLAG_ABANDON_AFTER_DAYS)
-    stale = Flag.objects.filter(
-        flag_type=FlagType.NORMAL, is_abandoned=False, last_visited_at__lt=horizon
-    )
-    owners = set(stale.values_list("owner_id", flat=True))
-    count = stale.update(is_abandoned=True, updated_at=now)
-    if count:
-        FlagRepository.invalidate()
-        for owner_id in owners:
-            realtime.announce(realtime.player_group(owner_id), {"type": "flags.changed"})
-    return count
+    owners = FlagRepository.abandon_unvisited_since(horizon, now=now)
+    for owner_id in owners:
+        realtime.emit(realtime.player_group(owner_id), realtime.flags_changed())
+    return sum(owners.values())

@@ -1,9 +1,12 @@
 """
-Channel-layer group names, announcing events from synchronous code, and group
-memberships that survive Redis going away.
+The real-time contract between server processes: channel-layer group names,
+the interest cells of the map, one constructor per event type, emitting events
+from synchronous code, and group memberships that survive Redis going away.
 
-Every group name is built here, so that senders and receivers agree. Events
-about data are sent after the transaction that wrote the data commits.
+Every group name and every event is built here, so that senders and receivers
+agree. Services emit events about data once the transaction that wrote the
+data commits (`emit`), never before; repositories emit none. A receiver finds
+its handler by the event's type (mmo/socket/registry.py).
 """
 
 import asyncio
@@ -13,6 +16,7 @@ import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -38,14 +42,105 @@ def session_group(session_id) -> str:
     return f"session.{session_id}"
 
 
-def announce(group: str, event: dict) -> None:
+# Interest cells ---------------------------------------------------------------------
+
+METRES_PER_DEGREE = 111_320.0
+
+
+def cell_of(lng: float, lat: float) -> tuple[int, int]:
+    """The interest cell of a point: a square of MOVEMENT_CELL_SIZE_M (in degrees of latitude)."""
+    size = settings.MOVEMENT_CELL_SIZE_M / METRES_PER_DEGREE
+    return math.floor(lat / size), math.floor(lng / size)
+
+
+def cells_around(cell: tuple[int, int]) -> set[tuple[int, int]]:
+    """A cell and its eight neighbours: what a player in it hears."""
+    row, col = cell
+    return {(row + d_row, col + d_col) for d_row in (-1, 0, 1) for d_col in (-1, 0, 1)}
+
+
+def cell_group_of(lng: float, lat: float) -> str:
+    return cell_group(*cell_of(lng, lat))
+
+
+# Events: one constructor per type ---------------------------------------------------
+# A type "a.b" reaches the handler registered for it. Cell events carry their
+# cell's group under "cell" (movement/interest.py tells its listeners by it).
+
+
+def player_moved(*, player_id: str, frame: str) -> dict:
+    """A move, with its `player-moved` frame encoded once for everyone who hears it."""
+    return {"type": "player.moved", "player_id": player_id, "frame": frame}
+
+
+def player_disconnected(*, player_id: str) -> dict:
+    return {"type": "player.disconnected", "player_id": player_id}
+
+
+def player_superseded(*, channel: str, authenticated_at: int) -> dict:
+    """A newer connection of the player: older ones give way to it."""
+    return {"type": "player.superseded", "channel": channel, "authenticated_at": authenticated_at}
+
+
+def player_ended(*, reason: str) -> dict:
+    """The account was deactivated or deleted: its sockets close."""
+    return {"type": "player.ended", "reason": reason}
+
+
+def session_ended(*, reason: str = "Your session ended.") -> dict:
+    return {"type": "session.ended", "reason": reason}
+
+
+def player_teleported(*, flag_id: str, lng: float, lat: float, version: int) -> dict:
+    return {
+        "type": "player.teleported",
+        "flag_id": flag_id,
+        "lng": lng,
+        "lat": lat,
+        "version": version,
+    }
+
+
+def flags_changed() -> dict:
+    """The player's own flags changed (placed, removed, abandoned): where they may roam, too."""
+    return {"type": "flags.changed"}
+
+
+def flag_placed(*, flag: dict, actor_id: str | None, cell: str) -> dict:
+    return {"type": "flag.placed", "flag": flag, "actor_id": actor_id, "cell": cell}
+
+
+def flag_removed(*, flag_id: str, actor_id: str | None, cell: str) -> dict:
+    return {"type": "flag.removed", "flag_id": flag_id, "actor_id": actor_id, "cell": cell}
+
+
+def areas_changed() -> dict:
+    """Staff changed an area: every process rebuilds its area index."""
+    return {"type": "areas.changed"}
+
+
+def chat_message(
+    *, message_id: str, sender_id: str, sender_name: str, message: str, scope: str, timestamp: int
+) -> dict:
+    return {
+        "type": "chat.message",
+        "id": message_id,
+        "sender_id": sender_id,
+        "sender_name": sender_name,
+        "message": message,
+        "scope": scope,
+        "timestamp": timestamp,
+    }
+
+
+def emit(group: str, event: dict) -> None:
     """Send `event` to `group` once the current transaction commits."""
 
     def send():
         try:
             async_to_sync(get_channel_layer().group_send)(group, event)
-        except Exception:  # the data is committed; a lost announcement must not undo a request
-            logger.exception("could not announce %s to %s", event.get("type"), group)
+        except Exception:  # the data is committed; a lost event must not undo a request
+            logger.exception("could not emit %s to %s", event.get("type"), group)
 
     transaction.on_commit(send)
 

@@ -6,14 +6,15 @@ from areas.api.urls import urlpatterns as area_urls
 from flags.api.urls import urlpatterns as flag_urls
 from mmo.health import health
 from movement import live_map
+from movement.api import urls as movement_urls
 from players.api.urls import auth_urlpatterns, player_urlpatterns
 
 api_urlpatterns = [
     re_path(r"^health/?$", health, name="health"),
     path("auth/", include(auth_urlpatterns)),
-    path("players/", include(player_urlpatterns)),
+    path("players/", include(movement_urls.player_urlpatterns + player_urlpatterns)),
     path("areas/", include(area_urls)),
-    path("flags/", include(flag_urls)),
+    path("flags/", include(movement_urls.flag_urlpatterns + flag_urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -6,4 +6,10 @@ class MovementConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import signals  # noqa: F401  (keeps the in-memory world in step with the data)
+        from mmo.socket.registry import autodiscover
+
+        from . import receivers  # noqa: F401  (a new player's position)
+
+        # Every app's socket.py registers its messages with the game's socket,
+        # which this app serves (movement/consumers.py).
+        autodiscover()

@@ -22,15 +22,15 @@ import contextlib
 import logging
 import uuid
 
-from channels.consumer import get_handler_name
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from mmo import realtime
+from mmo.socket.registry import registry
 
 logger = logging.getLogger(__name__)
 
-Listener = object  # anything with a handler method per event type, as a consumer has
+Listener = object  # a connection: the registered event handlers take it as their first argument
 
 
 class InterestCells:
@@ -121,14 +121,14 @@ class InterestCells:
             await self.deliver(event)
 
     async def deliver(self, event: dict) -> None:
-        handler_name = get_handler_name(event)
+        handler = registry.events.get(event.get("type"))
+        if handler is None:
+            logger.warning("ignoring a cell event of unknown type %r", event.get("type"))
+            return
         # A listener may stop following while an earlier one is being told.
         for listener in list(self.listeners.get(event.get("cell"), ())):
-            handler = getattr(listener, handler_name, None)
-            if handler is None:
-                continue
             try:
-                await handler(event)
+                await handler(listener, event)
             except Exception:
                 logger.exception("delivering %s failed", event["type"])
 

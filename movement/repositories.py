@@ -5,8 +5,11 @@ from datetime import datetime
 
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
+from mmo.geo import within_metres
 from movement.models import PlayerPosition
+from players.models import Player
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,44 @@ class PositionRepository:
     @staticmethod
     def get(player_id) -> PlayerPosition | None:
         return PlayerPosition.objects.select_related("current_area").filter(pk=player_id).first()
+
+    @staticmethod
+    def version_for_update(player_id) -> int:
+        """The stored version, with the row locked until the transaction ends."""
+        return (
+            PlayerPosition.objects.select_for_update()
+            .values_list("version", flat=True)
+            .get(pk=player_id)
+        )
+
+    @staticmethod
+    def jump(player_id, *, location: Point, area_id, anchor_flag_id, updated_at, version) -> None:
+        """Store a teleport: the new position and the flag the player may now roam around."""
+        PlayerPosition.objects.filter(pk=player_id).update(
+            location=location,
+            current_area_id=area_id,
+            anchor_flag_id=anchor_flag_id,
+            updated_at=updated_at,
+            version=version,
+        )
+
+    # Players on the map, by their stored positions -----------------------------------
+
+    @staticmethod
+    def _players_placed() -> QuerySet[Player]:
+        return Player.objects.filter(is_active=True).select_related("profile", "position")
+
+    @classmethod
+    def players_in_area(cls, area_id: str) -> QuerySet[Player]:
+        return cls._players_placed().filter(position__current_area_id=area_id)
+
+    @classmethod
+    def players_in_box(cls, box) -> QuerySet[Player]:
+        return cls._players_placed().filter(position__location__intersects=box)
+
+    @classmethod
+    def players_near(cls, center, metres: float) -> QuerySet[Player]:
+        return cls._players_placed().filter(within_metres("position__location", center, metres))
 
     @staticmethod
     def anchor_flag_point(player_id) -> tuple[float, float] | None:

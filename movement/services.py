@@ -1,72 +1,70 @@
-"""What a connection needs from the database: read once when it logs in, never per move."""
+"""
+Writes to where players are: a new player's place at the start, and teleports.
+Moves are not here: they are checked in memory (movement/moves.py) and stored
+in batches (movement/world.py).
+"""
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
-from flags.repositories import FlagRepository
+from areas.repositories import AreaRepository
+from flags import services as flag_services
+from mmo import realtime
+from mmo.geo import point
+from movement.moves import next_version
 from movement.repositories import PositionRepository
-from players.repositories import PlayerStateRepository
 
 
 @dataclass(frozen=True)
-class PlayerSnapshot:
-    player_id: str
-    username: str
-    display_name: str
-    level: int
-    experience: int
-    health: int
-    max_health: int
+class Teleport:
+    flag_id: str
+    cost: dict[str, int]
     lng: float
     lat: float
-    direction: float
     area_id: str | None
     version: int
-    updated_at: datetime
-    anchors: list[tuple[float, float]]
-
-    def player_data(self) -> dict:
-        return {
-            "id": self.player_id,
-            "username": self.username,
-            "displayName": self.display_name,
-            "level": self.level,
-            "experience": self.experience,
-            "health": self.health,
-            "maxHealth": self.max_health,
-        }
 
 
-def player_anchors(*, player_id) -> list[tuple[float, float]]:
+def position_create(*, player) -> None:
+    """A new player stands at the start point."""
+    start_lng, start_lat = settings.GAME_START_POINT
+    PositionRepository.create(player=player, location=point(start_lng, start_lat))
+
+
+@transaction.atomic
+def player_teleport(*, player, flag_id) -> Teleport:
     """
-    Where the player may roam from: their standing flags (or the start point
-    while they have none), and the flag they last teleported to.
+    Jump to a flag, paying what the flag rules ask (flags.services.flag_visit).
+    The speed rule does not apply; the player may then roam around that flag.
+    Their live connection, on whichever process holds it, moves with them.
     """
-    anchors = FlagRepository.anchor_points(player_id) or [tuple(settings.GAME_START_POINT)]
-    visited = PositionRepository.anchor_flag_point(player_id)
-    if visited is not None and visited not in anchors:
-        anchors.append(visited)
-    return anchors
-
-
-def player_snapshot(*, player_id) -> PlayerSnapshot:
-    state = PlayerStateRepository.get(player_id)
-    position = PositionRepository.get(player_id)
-    return PlayerSnapshot(
-        player_id=str(player_id),
-        username=state.username,
-        display_name=state.display_name,
-        level=state.level,
-        experience=state.experience,
-        health=state.health,
-        max_health=state.max_health,
-        lng=position.location.x,
-        lat=position.location.y,
-        direction=position.direction,
-        area_id=position.current_area_id,
-        version=position.version,
-        updated_at=position.updated_at,
-        anchors=player_anchors(player_id=player_id),
+    visit = flag_services.flag_visit(player=player, flag_id=flag_id)
+    location = visit.flag.location
+    area = AreaRepository.containing(location).order_by("id").first()
+    version = next_version(PositionRepository.version_for_update(player.pk))
+    PositionRepository.jump(
+        player.pk,
+        location=location,
+        area_id=area.pk if area else None,
+        anchor_flag_id=visit.flag.pk,
+        updated_at=timezone.now(),
+        version=version,
     )
+    teleport = Teleport(
+        flag_id=str(visit.flag.pk),
+        cost=visit.cost,
+        lng=location.x,
+        lat=location.y,
+        area_id=area.pk if area else None,
+        version=version,
+    )
+    realtime.emit(
+        realtime.player_group(player.pk),
+        realtime.player_teleported(
+            flag_id=teleport.flag_id, lng=teleport.lng, lat=teleport.lat, version=version
+        ),
+    )
+    return teleport

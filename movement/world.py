@@ -10,7 +10,6 @@ each in a loop of its own). Nothing here touches the database on a move.
 import asyncio
 import atexit
 import logging
-import math
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
+from redis.exceptions import RedisError
 
 from areas.repositories import AreaRepository
 from mmo import realtime
@@ -30,17 +30,6 @@ from movement.repositories import PositionRepository, PositionRow
 from movement.rules import SpeedAllowance
 
 logger = logging.getLogger(__name__)
-
-METRES_PER_DEGREE = 111_320.0
-
-
-def next_version(previous: int) -> int:
-    """
-    Versions grow with every accepted move and follow wall-clock time in
-    microseconds, so that when a player reconnects elsewhere, the moves of the
-    newer connection outrank whatever the older one still has to flush.
-    """
-    return max(previous + 1, time.time_ns() // 1000)
 
 
 @dataclass(eq=False)
@@ -82,16 +71,6 @@ class LivePlayer:
             direction=self.direction,
             area_id=self.area_id,
         )
-
-
-def cell_of(lng: float, lat: float) -> tuple[int, int]:
-    size = settings.MOVEMENT_CELL_SIZE_M / METRES_PER_DEGREE
-    return math.floor(lat / size), math.floor(lng / size)
-
-
-def cells_around(cell: tuple[int, int]) -> set[tuple[int, int]]:
-    row, col = cell
-    return {(row + d_row, col + d_col) for d_row in (-1, 0, 1) for d_col in (-1, 0, 1)}
 
 
 class World:
@@ -209,6 +188,29 @@ class World:
         except Exception:
             logger.warning("could not remove %s from presence", player.player_id, exc_info=True)
 
+    async def online_players(
+        self, *, area_id: str | None = None, box=None, limit: int
+    ) -> list[PresenceEntry]:
+        """
+        Players online in an area or a (min_lng, min_lat, max_lng, max_lat) box,
+        on every process: the shared presence, with this process's own players
+        as they are now (fresher than what presence last heard of them).
+        """
+        try:
+            if area_id is not None:
+                entries = await self.presence.in_area(area_id, limit)
+            else:
+                entries = await self.presence.in_box(box, limit)
+        except RedisError as error:
+            # Redis is out of reach: this process's own players are all we know.
+            realtime.layer_unreachable("list", "presence", error)
+            entries = []
+        players = {entry.player_id: entry for entry in entries}
+        for live in self.players.values():
+            if live.player_id in players or _listed(live, area_id, box):
+                players[live.player_id] = live.presence()
+        return [entry for entry in players.values() if _listed(entry, area_id, box)][:limit]
+
     def mark_dirty(self, player: LivePlayer) -> None:
         self._dirty.add(player.player_id)
         self._presence_dirty.add(player.player_id)
@@ -304,6 +306,13 @@ class World:
                 await self.presence.remove(player_id)
             except Exception:
                 logger.warning("could not remove %s from presence", player_id, exc_info=True)
+
+
+def _listed(entry, area_id: str | None, box) -> bool:
+    if area_id is not None:
+        return entry.area_id == area_id
+    min_lng, min_lat, max_lng, max_lat = box
+    return min_lng <= entry.lng <= max_lng and min_lat <= entry.lat <= max_lat
 
 
 def _write_batch(rows: list[PositionRow]) -> int:

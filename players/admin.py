@@ -3,7 +3,6 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from movement.models import PlayerPosition
 from players.models import Inventory, Player, PlayerProfile, Session
 from players.services import player_provision, sessions_revoke
 
@@ -34,22 +33,6 @@ class InventoryInline(admin.StackedInline):
     can_delete = False
     fields = [*Inventory.RESOURCES, "updated_at"]
     readonly_fields = ["updated_at"]
-
-
-class PositionInline(admin.StackedInline):
-    """Read-only: the movement system owns positions and would overwrite an edit."""
-
-    model = PlayerPosition
-    can_delete = False
-    fields = ["coordinates", "direction", "current_area", "updated_at", "version"]
-    readonly_fields = fields
-
-    @admin.display(description="lat, lng")
-    def coordinates(self, position):
-        return f"{position.location.y:.6f}, {position.location.x:.6f}"
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class SessionInline(admin.TabularInline):
@@ -99,7 +82,8 @@ class PlayerAdmin(UserAdmin):
             },
         ),
     ]
-    inlines = [ProfileInline, InventoryInline, PositionInline, SessionInline]
+    # Apps above this one add theirs (movement/admin.py: the position).
+    inlines = [ProfileInline, InventoryInline, SessionInline]
 
     def get_inlines(self, request, obj):
         # A player being added gets its profile, position and inventory from the service.

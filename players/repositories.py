@@ -5,11 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from mmo import cache, realtime
-from mmo.geo import within_metres
+from mmo import cache
 from players.models import INVENTORY_RESOURCES, Inventory, Player, PlayerProfile, Session
 
 
@@ -40,7 +39,7 @@ def _conflict_from(error: IntegrityError) -> PlayerConflict | None:
 
 
 class PlayerRepository:
-    """Players by id (cached for PLAYER_TTL), and the spatial queries over positions."""
+    """Players by id (cached for PLAYER_TTL) and by login."""
 
     @staticmethod
     def cache_key(player_id) -> str:
@@ -54,6 +53,11 @@ class PlayerRepository:
         return cache.get_or_load(
             cls.cache_key(player_id), load, timeout=cache.PLAYER_TTL, cached=cached
         )
+
+    @staticmethod
+    def by_login(login: str) -> Player | None:
+        """The player whose username or email this is (case-insensitive)."""
+        return Player.objects.filter(Q(username__iexact=login) | Q(email__iexact=login)).first()
 
     @staticmethod
     def with_profile(player_id) -> Player | None:
@@ -102,22 +106,6 @@ class PlayerRepository:
     @classmethod
     def invalidate(cls, player_id) -> None:
         cache.invalidate([cls.cache_key(player_id), PlayerStateRepository.cache_key(player_id)])
-
-    @staticmethod
-    def _with_position() -> QuerySet[Player]:
-        return Player.objects.filter(is_active=True).select_related("profile", "position")
-
-    @classmethod
-    def in_area(cls, area_id: str) -> QuerySet[Player]:
-        return cls._with_position().filter(position__current_area_id=area_id)
-
-    @classmethod
-    def in_box(cls, box) -> QuerySet[Player]:
-        return cls._with_position().filter(position__location__intersects=box)
-
-    @classmethod
-    def near(cls, center, metres: float) -> QuerySet[Player]:
-        return cls._with_position().filter(within_metres("position__location", center, metres))
 
 
 @dataclass(frozen=True)
@@ -263,6 +251,10 @@ class SessionRepository:
         return Session.objects.select_for_update().filter(pk=session_id).first()
 
     @staticmethod
+    def only(session_id) -> QuerySet[Session]:
+        return Session.objects.filter(pk=session_id)
+
+    @staticmethod
     def of_player(player_id) -> QuerySet[Session]:
         return Session.objects.filter(player_id=player_id).order_by("-created_at")
 
@@ -306,7 +298,4 @@ class SessionRepository:
                 is_valid=False, last_seen_at=timezone.now()
             )
             cache.invalidate(cls.cache_key(session_id) for session_id in session_ids)
-            for session_id in session_ids:
-                # Its sockets close, on whichever process holds them.
-                realtime.announce(realtime.session_group(session_id), {"type": "session.ended"})
         return session_ids

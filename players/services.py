@@ -6,13 +6,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from mmo.geo import point
-from movement.repositories import PositionRepository
+from mmo import realtime
 from players.models import Player, Session
 from players.repositories import (
     InventoryRepository,
@@ -20,6 +18,7 @@ from players.repositories import (
     ProfileRepository,
     SessionRepository,
 )
+from players.signals import player_provisioned
 from players.tokens import SESSION_CLAIM, TokenPair, tokens_for_session
 
 
@@ -57,13 +56,17 @@ def player_register(
 
 @transaction.atomic
 def player_provision(*, player: Player, display_name: str = "") -> None:
-    """Give an existing player account its profile, position and inventory."""
+    """
+    Give an existing player account its profile, inventory and, through the
+    apps above this one (player_provisioned), its place in the world: all in
+    this transaction.
+    """
     ProfileRepository.create(player=player, display_name=display_name or player.username)
-    start_lng, start_lat = settings.GAME_START_POINT
-    PositionRepository.create(player=player, location=point(start_lng, start_lat))
     InventoryRepository.create(player=player, counts=settings.GAME_STARTER_KIT)
+    player_provisioned.send(sender=Player, player=player)
 
 
+@transaction.atomic
 def session_start(player: Player, *, ip_address: str | None, user_agent: str) -> Login:
     """A new session of an authenticated player, and its tokens."""
     session = SessionRepository.create(player=player, ip_address=ip_address, user_agent=user_agent)
@@ -85,7 +88,7 @@ def player_register_and_login(
 
 def player_login(*, login: str, password: str, ip_address, user_agent: str) -> Login:
     """Log in by username or email; every success opens a new session."""
-    player = Player.objects.filter(Q(username__iexact=login) | Q(email__iexact=login)).first()
+    player = PlayerRepository.by_login(login)
     if player is None:
         # Hash anyway, so that response time does not tell which logins exist.
         Player().set_password(password)
@@ -95,8 +98,7 @@ def player_login(*, login: str, password: str, ip_address, user_agent: str) -> L
     if not player.is_active:
         raise AuthenticationError("This account is deactivated.")
     with transaction.atomic():
-        player.last_login = timezone.now()
-        player.save(update_fields=["last_login"])
+        PlayerRepository.update(player, last_login=timezone.now())
         return session_start(player, ip_address=ip_address, user_agent=user_agent)
 
 
@@ -119,7 +121,7 @@ def session_refresh(*, refresh_token: str) -> TokenPair:
         if session is None or str(session.player_id) != player_id or not session.is_active:
             raise AuthenticationError("This session has ended; log in again.")
         if token["jti"] != session.refresh_jti:
-            SessionRepository.revoke(Session.objects.filter(pk=session.pk))
+            _end_sessions(SessionRepository.only(session.pk))
             reused = True
         else:
             player = PlayerRepository.get_by_id(session.player_id)
@@ -134,9 +136,17 @@ def session_refresh(*, refresh_token: str) -> TokenPair:
     return tokens
 
 
+def _end_sessions(sessions) -> list:
+    """Mark the valid ones of `sessions` invalid; their sockets close, on whichever process."""
+    ended = SessionRepository.revoke(sessions)
+    for session_id in ended:
+        realtime.emit(realtime.session_group(session_id), realtime.session_ended())
+    return ended
+
+
 @transaction.atomic
 def session_logout(*, session_id) -> None:
-    SessionRepository.revoke(Session.objects.filter(pk=session_id))
+    _end_sessions(SessionRepository.only(session_id))
 
 
 @transaction.atomic
@@ -145,14 +155,14 @@ def session_revoke(*, player: Player, session_id) -> bool:
     sessions = SessionRepository.of_player(player.pk).filter(pk=session_id)
     if not sessions.exists():
         return False
-    SessionRepository.revoke(sessions)
+    _end_sessions(sessions)
     return True
 
 
+@transaction.atomic
 def sessions_revoke(*, sessions) -> int:
     """End the given sessions at once (staff action); returns how many were valid."""
-    with transaction.atomic():
-        return len(SessionRepository.revoke(sessions))
+    return len(_end_sessions(sessions))
 
 
 @transaction.atomic
@@ -166,7 +176,7 @@ def player_change_password(
     player.set_password(new_password)
     PlayerRepository.update(player, password=player.password)
     others = SessionRepository.of_player(player.pk).exclude(pk=keep_session_id)
-    return len(SessionRepository.revoke(others))
+    return len(_end_sessions(others))
 
 
 @transaction.atomic

@@ -1,14 +1,21 @@
 """
 Cache invalidation for writes that bypass the repositories (the admin, the
-shell), and closing the sockets of players who can no longer play.
+shell), closing the sockets of players who can no longer play, and the one
+signal this app sends for the apps above it.
 """
 
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from mmo import cache, realtime
 from players.models import Inventory, Player, PlayerProfile, Session
 from players.repositories import PlayerRepository, SessionRepository
+
+# Sent inside the transaction that provisions a new player (players.services.
+# player_provision), with `player`: the apps above this one, which it must not
+# import, add their rows to the new player in that transaction (movement: the
+# position at the start point). Registration stays all or nothing.
+player_provisioned = Signal()
 
 
 @receiver([post_save, post_delete], sender=Player, dispatch_uid="players_player_cache")
@@ -21,17 +28,17 @@ def invalidate_player(sender, instance, **kwargs):
 @receiver(post_save, sender=Player, dispatch_uid="players_player_sockets_deactivated")
 def close_sockets_of_deactivated(sender, instance, **kwargs):
     if not instance.is_active:
-        realtime.announce(
+        realtime.emit(
             realtime.player_group(instance.pk),
-            {"type": "player.ended", "reason": "This account is deactivated."},
+            realtime.player_ended(reason="This account is deactivated."),
         )
 
 
 @receiver(post_delete, sender=Player, dispatch_uid="players_player_sockets_deleted")
 def close_sockets_of_deleted(sender, instance, **kwargs):
-    realtime.announce(
+    realtime.emit(
         realtime.player_group(instance.pk),
-        {"type": "player.ended", "reason": "This account was deleted."},
+        realtime.player_ended(reason="This account was deleted."),
     )
 
 

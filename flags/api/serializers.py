@@ -62,10 +62,3 @@ class SystemFlagInputSerializer(StrictInputSerializer):
 class FlagRemovedOutputSerializer(serializers.Serializer):
     flagId = serializers.UUIDField()
     resources = serializers.DictField(child=serializers.IntegerField())
-
-
-class TeleportOutputSerializer(serializers.Serializer):
-    flagId = serializers.UUIDField()
-    position = serializers.DictField(child=serializers.FloatField())
-    cost = serializers.DictField(child=serializers.IntegerField())
-    area = serializers.CharField(allow_null=True)

@@ -9,5 +9,4 @@ urlpatterns = [
     re_path(r"^$", views.FlagListView.as_view(), name="flag-list"),
     re_path(rf"{FLAG}/?$", views.FlagDetailView.as_view(), name="flag-detail"),
     re_path(rf"{FLAG}/harden/?$", views.FlagHardenView.as_view(), name="flag-harden"),
-    re_path(rf"{FLAG}/teleport/?$", views.FlagTeleportView.as_view(), name="flag-teleport"),
 ]

@@ -12,7 +12,6 @@ from flags.api.serializers import (
     FlagPlaceInputSerializer,
     FlagRemovedOutputSerializer,
     SystemFlagInputSerializer,
-    TeleportOutputSerializer,
 )
 from flags.repositories import FlagRepository
 from mmo.api.filters import BBOX_PARAMETER, NEAR_PARAMETERS, parse_bbox, parse_near
@@ -147,22 +146,3 @@ class FlagHardenView(FlagActionView):
         except services.FlagActionRefused as error:
             raise refused(error) from error
         return Response(FlagOutputSerializer(flag).data)
-
-
-class FlagTeleportView(FlagActionView):
-    serializer_class = TeleportOutputSerializer
-
-    @extend_schema(request=None, responses=TeleportOutputSerializer)
-    def post(self, request, flag_id):
-        try:
-            teleport = services.flag_teleport(player=request.user, flag_id=flag_id)
-        except services.FlagActionRefused as error:
-            raise refused(error) from error
-        return Response(
-            {
-                "flagId": flag_id,
-                "position": {"lat": teleport.lat, "lng": teleport.lng},
-                "cost": teleport.cost,
-                "area": teleport.area_id,
-            }
-        )

@@ -109,14 +109,6 @@ class InventoryOutputSerializer(SharedFieldsOutputSerializer):
     gold = serializers.IntegerField()
 
 
-class PositionOutputSerializer(SharedFieldsOutputSerializer):
-    lat = serializers.FloatField(source="location.y")
-    lng = serializers.FloatField(source="location.x")
-    direction = serializers.FloatField()
-    area = serializers.CharField(source="current_area_id", allow_null=True)
-    updatedAt = serializers.DateTimeField(source="updated_at")
-
-
 class PlayerPublicOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     username = serializers.CharField()
@@ -124,15 +116,6 @@ class PlayerPublicOutputSerializer(serializers.Serializer):
     level = serializers.IntegerField(source="profile.level")
     avatarUrl = serializers.CharField(source="avatar_url")
     createdAt = serializers.DateTimeField(source="created_at")
-
-
-class PlayerOnMapOutputSerializer(PlayerPublicOutputSerializer):
-    position = serializers.SerializerMethodField()
-    area = serializers.CharField(source="position.current_area_id", allow_null=True)
-
-    def get_position(self, player) -> dict:
-        location = player.position.location
-        return {"lat": location.y, "lng": location.x}
 
 
 class SessionOutputSerializer(serializers.Serializer):

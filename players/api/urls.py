@@ -19,9 +19,7 @@ auth_urlpatterns = [
 ]
 
 player_urlpatterns = [
-    re_path(r"^$", views.PlayerListView.as_view(), name="player-list"),
     re_path(r"^me/?$", views.MeView.as_view(), name="player-me"),
-    re_path(r"^me/position/?$", views.MyPositionView.as_view(), name="player-me-position"),
     re_path(r"^me/inventory/?$", views.MyInventoryView.as_view(), name="player-me-inventory"),
     re_path(
         rf"^(?P<player_id>{UUID_PATTERN})/?$",

@@ -1,16 +1,13 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from areas.repositories import AreaRepository
 from mmo.api.clients import client_ip, user_agent
 from mmo.api.errors import CredentialsRefused
-from mmo.api.filters import BBOX_PARAMETER, NEAR_PARAMETERS, parse_bbox, parse_near
-from movement.repositories import PositionRepository
 from players import services
 from players.api import serializers as s
 from players.repositories import (
@@ -190,15 +187,6 @@ class MeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MyPositionView(APIView):
-    @extend_schema(responses=s.PositionOutputSerializer)
-    def get(self, request):
-        position = PositionRepository.get(request.user.pk)
-        if position is None:
-            raise NotFound("You have no position yet.")
-        return Response(s.PositionOutputSerializer(position).data)
-
-
 class MyInventoryView(APIView):
     @extend_schema(responses=s.InventoryOutputSerializer)
     def get(self, request):
@@ -215,35 +203,3 @@ class PlayerDetailView(APIView):
         if player is None or not player.is_active:
             raise NotFound("No player with this id.")
         return Response(s.PlayerPublicOutputSerializer(player).data)
-
-
-@extend_schema(
-    parameters=[
-        OpenApiParameter("area", str, description="Area id: only players in this area."),
-        BBOX_PARAMETER,
-        *NEAR_PARAMETERS,
-    ]
-)
-class PlayerListView(generics.ListAPIView):
-    """Players on the map, by exactly one of: area, bbox, near + radius."""
-
-    serializer_class = s.PlayerOnMapOutputSerializer
-
-    def get_queryset(self):
-        area_id = self.request.query_params.get("area")
-        box = parse_bbox(self.request)
-        near = parse_near(self.request)
-        given = [
-            name for name, value in (("area", area_id), ("bbox", box), ("near", near)) if value
-        ]
-        if len(given) != 1:
-            raise ValidationError({"detail": ["Give exactly one of area, bbox or near + radius."]})
-        if area_id:
-            if AreaRepository.get(area_id) is None:
-                raise NotFound("No area with this id.")
-            queryset = PlayerRepository.in_area(area_id)
-        elif box is not None:
-            queryset = PlayerRepository.in_box(box)
-        else:
-            queryset = PlayerRepository.near(*near)
-        return queryset.order_by("username")

@@ -3,8 +3,8 @@ from django.core.management import call_command
 
 from areas.models import Area
 from flags.models import Flag, FlagType
+from flags.sample_world import START_FLAG_ID
 from mmo.geo import point
-from mmo.sample_world import START_FLAG_ID
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,8 @@ import uuid
 import pytest
 from django.core.management import call_command
 
+from flags.sample_world import START_FLAG_ID
 from mmo.geo import point
-from mmo.sample_world import START_FLAG_ID
 from tests.factories import FlagFactory
 
 pytestmark = pytest.mark.django_db

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from flags import services
 from flags.models import Flag, FlagType
+from flags.sample_world import START_FLAG_ID
 from mmo.geo import point
-from mmo.sample_world import START_FLAG_ID
 from movement.models import PlayerPosition
 from players.models import Inventory
 from tests.conftest import bearer_client

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from mmo.sample_world import sample_world_load
+from flags.sample_world import sample_world_load
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 """
 The WebSocket protocol's frames: `{"type": …, "data": {…}}` JSON text.
 Parsing refuses anything malformed with a ProtocolError naming the problem;
-the consumer turns it into an `error` frame. docs/protocol.md describes it all.
+the connection turns it into an `error` frame. docs/protocol.md describes it all.
 """
 
 import json
@@ -68,8 +68,10 @@ def boolean(data: dict, key: str, *, default: bool) -> bool:
     return value
 
 
-def integer(data: dict, key: str, *, default: int) -> int:
-    value = data.get(key, default)
+def integer(data: dict, key: str, *, default: int | None) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return default
     if isinstance(value, bool) or not isinstance(value, int):
         raise ProtocolError("invalid_data", f"`{key}` must be an integer.")
     return value
@@ -147,22 +149,20 @@ def position(data: dict, key: str = "position") -> tuple[float, float]:
     return lng, lat
 
 
-def bounding_box(data: dict, *keys: str) -> tuple[float, float, float, float] | None:
-    """The first of `keys` present, as (min_lng, min_lat, max_lng, max_lat)."""
-    for key in keys:
-        value = data.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, dict):
-            raise ProtocolError("invalid_data", f"`{key}` must be an object.")
-        min_lat, max_lat = number(value, "minLat"), number(value, "maxLat")
-        min_lng, max_lng = number(value, "minLng"), number(value, "maxLng")
-        _check_coordinates(min_lng, min_lat)
-        _check_coordinates(max_lng, max_lat)
-        if min_lat > max_lat or min_lng > max_lng:
-            raise ProtocolError("invalid_data", f"`{key}`: a minimum exceeds its maximum.")
-        return min_lng, min_lat, max_lng, max_lat
-    return None
+def bounding_box(data: dict, key: str) -> tuple[float, float, float, float] | None:
+    """A `{minLat, maxLat, minLng, maxLng}` object as (min_lng, min_lat, max_lng, max_lat); None if absent."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ProtocolError("invalid_data", f"`{key}` must be an object.")
+    min_lat, max_lat = number(value, "minLat"), number(value, "maxLat")
+    min_lng, max_lng = number(value, "minLng"), number(value, "maxLng")
+    _check_coordinates(min_lng, min_lat)
+    _check_coordinates(max_lng, max_lat)
+    if min_lat > max_lat or min_lng > max_lng:
+        raise ProtocolError("invalid_data", f"`{key}`: a minimum exceeds its maximum.")
+    return min_lng, min_lat, max_lng, max_lat
 
 
 def lat_lng(lng: float, lat: float) -> dict:
