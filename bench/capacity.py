@@ -4,7 +4,7 @@ under 100 ms.
 
 For each process count and each player count, starts fresh server processes
 (production settings, `--server uvicorn` as production runs them, or daphne),
-runs `manage.py simulate_players` against them, and prints a table of acked
+runs the load tool (`python -m loadtest`) against them, and prints a table of acked
 moves, latencies and deliveries. A sweep stops at the first player count over
 the limit, and the largest count under it is reported per process count.
 
@@ -13,7 +13,9 @@ the limit, and the largest count under it is reported per process count.
 
 The load generator runs in `--workers` processes on the same machine as the
 servers, Redis and PostgreSQL: it takes its share of the cores, so the counts
-are a floor for a server with a machine of its own.
+are a floor for a server with a machine of its own. The world is seeded first
+and the servers run with the load tool's placement settings, so that every
+player has a flag of their own within --radius of the start point.
 """
 
 import argparse
@@ -28,11 +30,14 @@ from pathlib import Path
 
 from _servers import COMMANDS, ROOT, Server, production_environment
 
+sys.path.insert(0, str(ROOT))
+from loadtest import placement_settings  # noqa: E402
+
 LIMIT_P99_MS = 100.0
 
 
 def simulate(servers: list[Server], players: int, arguments, report_path: Path) -> dict:
-    command = [sys.executable, "manage.py", "simulate_players", "--players", str(players)]
+    command = [sys.executable, "-m", "loadtest", "--players", str(players)]
     for server in servers:
         command += ["--server", server.url]
     command += [
@@ -40,11 +45,22 @@ def simulate(servers: list[Server], players: int, arguments, report_path: Path) 
         "--radius", str(arguments.radius), "--move-rate", str(arguments.move_rate),
         "--workers", str(arguments.workers), "--json", str(report_path),
     ]  # fmt: skip
-    env = {**os.environ, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "mmo.settings.base"}
-    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if finished.returncode != 0:
-        raise SystemExit(f"simulate_players failed:\n{finished.stderr[-5000:]}")
+        raise SystemExit(f"the load tool failed:\n{finished.stderr[-5000:]}")
     return json.loads(report_path.read_text())
+
+
+def seed_world() -> None:
+    """The start flag, which the players' first flags are placed from."""
+    env = {**os.environ, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "mmo.settings.base"}
+    subprocess.run(
+        [sys.executable, "manage.py", "seed_world"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 class CpuSampler(threading.Thread):
@@ -111,6 +127,7 @@ def main() -> None:
         "| move→neighbour p50 / p99 | deliveries/s | CPU per process | errors |\n"
         "|---|---|---|---|---|---|---|---|---|---|"
     )
+    seed_world()
     lines, largest = [], {}
     with tempfile.TemporaryDirectory(prefix="mmo-capacity-") as work:
         work = Path(work)
@@ -120,7 +137,7 @@ def main() -> None:
                     Server(
                         arguments.server,
                         "mmo.asgi:application",
-                        production_environment(),
+                        production_environment(**placement_settings(arguments.radius)),
                         work / f"server-{processes}-{players}-{n}.log",
                     )
                     for n in range(processes)

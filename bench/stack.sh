@@ -5,12 +5,13 @@
 # of them on PORT with the proxy settings of deploy/nginx.conf. For load runs
 # against a production set-up:
 #
-#   bench/stack.sh &
-#   .venv/bin/python manage.py simulate_players --server http://127.0.0.1:8000 …
+#   THROTTLE_REGISTER=100000/minute FLAG_PLACEMENT_RANGE_M=5100 FLAG_SEPARATION_M=0 \
+#       FLAG_RADIUS_M=1 bench/stack.sh &
+#   .venv/bin/python -m loadtest --server http://127.0.0.1:8000 …
 #
-# (the load tool needs the same DATABASE_URL, and the stack a registration
-# throttle that lets the players in: THROTTLE_REGISTER=100000/minute). Ctrl-C or
-# SIGTERM stops it all.
+# (a registration throttle that lets the players in, and placement rules that
+# let each player's flag stand within the load tool's default --radius of
+# 5,000 m: see `python -m loadtest --help`). Ctrl-C or SIGTERM stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh

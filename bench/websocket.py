@@ -10,8 +10,8 @@ WebSocket figures of the server, each next to its limit, measured in the same ru
 
 Players stand 2 km apart, so that no move is heard by anyone else: this
 measures the move path itself (fan-out to neighbours has its figures from
-`manage.py simulate_players`). The load runs in this process, beside the
-servers it starts. Median of --rounds rounds. Needs PostGIS and Redis
+`python -m loadtest`). The load runs in this process, beside the
+servers it starts; its players are created and placed straight in the database. Median of --rounds rounds. Needs PostGIS and Redis
 (DATABASE_URL, REDIS_URL), as production has.
 """
 
@@ -32,9 +32,12 @@ os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 import _django  # noqa: E402, F401
 from _servers import Server, free_port  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
-from movement.simulation import settle  # noqa: E402
+from flags.models import Flag  # noqa: E402
+from mmo.geo import point  # noqa: E402
+from movement.models import PlayerPosition  # noqa: E402
 from players.models import Player  # noqa: E402
 from players.services import player_register, session_start  # noqa: E402
 
@@ -58,16 +61,31 @@ def start(kind: str, log_dir: Path) -> Server:
 # Players ------------------------------------------------------------------------
 
 
+def settle(player_id, lng: float, lat: float) -> None:
+    """
+    Give the player a flag at the spot and stand them on it. The grid spans
+    far more than the placement rules let a player's flags reach, and the
+    rules are not what this measures.
+    """
+    with transaction.atomic():
+        Flag.objects.create(owner_id=player_id, name="Benchmark base", location=point(lng, lat))
+        PlayerPosition.objects.filter(pk=player_id).update(location=point(lng, lat), version=0)
+
+
 def make_players(count: int, prefix: str) -> list[tuple[float, float, str]]:
     """`count` players on a grid 2 km apart: (lng, lat, access token) of each."""
     players = []
-    for n in range(count):
-        player = player_register(username=f"{prefix}-{n}", email=f"{prefix}-{n}@example.com",
-                                 password=None)  # fmt: skip
-        lng, lat = (n % 100) * SPACING_DEG, (n // 100) * SPACING_DEG
-        settle(player.pk, lng, lat)
-        login = session_start(player, ip_address="127.0.0.1", user_agent="bench/websocket.py")
-        players.append((lng, lat, login.tokens.access))
+    try:
+        for n in range(count):
+            player = player_register(username=f"{prefix}-{n}", email=f"{prefix}-{n}@example.com",
+                                     password=None)  # fmt: skip
+            lng, lat = (n % 100) * SPACING_DEG, (n // 100) * SPACING_DEG
+            settle(player.pk, lng, lat)
+            login = session_start(player, ip_address="127.0.0.1", user_agent="bench/websocket.py")
+            players.append((lng, lat, login.tokens.access))
+    finally:
+        # This runs in a worker thread: give its connection back rather than leave it open.
+        connection.close()
     return players
 
 

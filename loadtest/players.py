@@ -1,0 +1,156 @@
+"""
+One simulated player: registers and settles over REST, then walks over the
+WebSocket. Latencies are measured from timestamps carried in the frames
+(`sentAt`), on this machine's clock.
+"""
+
+import asyncio
+import json
+import math
+import random
+import time
+
+from websockets.asyncio.client import connect
+
+from loadtest.config import Config
+from loadtest.rest import http_json, register
+from loadtest.stats import Stats
+from loadtest.world import METRES_PER_DEGREE, scatter, settle
+
+WALKING_SPEED = 1.4  # metres per second
+ROAM_RADIUS = 400.0  # metres around the player's base (the movement rule allows 600)
+
+
+class SimulatedPlayer:
+    def __init__(self, index: int, config: Config, stats: Stats, rng: random.Random):
+        self.index, self.config, self.stats, self.rng = index, config, stats, rng
+        self.username = f"{config.prefix}_{index}"
+        self.server = config.server_of(index)
+        self.pending: dict[int, float] = {}  # seq → send time
+        self.seq = 0
+        self.area = None  # from the server's acks: area chat needs one
+        self.refusal = None  # the code of the server's refusal of this player's flag
+
+    async def prepare(self) -> None:
+        self.player_id, self.token = await asyncio.to_thread(
+            register, self.server, self.username, self.config.password
+        )
+        spot = scatter(self.config.centre, self.config.radius, self.rng)
+        settled = await asyncio.to_thread(settle, self.server, self.token, *spot)
+        self.base = (settled.lng, settled.lat)
+        self.lng, self.lat = self.base
+        self.refusal = settled.refusal
+
+    async def run(self, until: float) -> None:
+        ws_url = self.server.replace("http://", "ws://").replace("https://", "wss://")
+        async with connect(f"{ws_url}/ws/game/", max_queue=None) as socket:
+            await socket.send(json.dumps({"type": "authenticate", "data": {"token": self.token}}))
+            reply = json.loads(await socket.recv())
+            if reply["type"] != "authenticated":
+                raise RuntimeError(f"authenticate {self.username}: {reply}")
+            self.stats.connected += 1
+            self.stats.peak_connected = max(self.stats.peak_connected, self.stats.connected)
+            receiver = asyncio.create_task(self.receive(socket))
+            try:
+                await self.walk(socket, until)
+            finally:
+                receiver.cancel()
+                self.stats.connected -= 1
+
+    async def walk(self, socket, until: float) -> None:
+        interval = 1.0 / self.config.move_rate
+        heading = self.rng.uniform(0, 2 * math.pi)
+        await asyncio.sleep(self.rng.uniform(0, interval))
+        last = time.monotonic()
+        while time.monotonic() < until:
+            now = time.monotonic()
+            step = WALKING_SPEED * (now - last)
+            last = now
+            heading += self.rng.gauss(0, 0.4)
+            lng, lat = self.step(heading, step)
+            if self.distance_from_base(lng, lat) > ROAM_RADIUS:
+                heading += math.pi  # turn back towards the base
+                lng, lat = self.step(heading, step)
+            self.lng, self.lat = lng, lat
+            self.seq += 1
+            sent = time.time() * 1000
+            self.pending[self.seq] = sent
+            await socket.send(
+                json.dumps(
+                    {
+                        "type": "player-move",
+                        "data": {
+                            "position": {"lat": lat, "lng": lng},
+                            "direction": math.degrees(heading) % 360,
+                            "seq": self.seq,
+                            "sentAt": sent,
+                        },
+                    }
+                )
+            )
+            self.stats.moves_sent += 1
+            await self.extra(socket)
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - now)))
+
+    def step(self, heading: float, metres: float) -> tuple[float, float]:
+        lat = self.lat + metres * math.cos(heading) / METRES_PER_DEGREE
+        lng = self.lng + metres * math.sin(heading) / (
+            METRES_PER_DEGREE * math.cos(math.radians(self.lat))
+        )
+        return lng, lat
+
+    def distance_from_base(self, lng: float, lat: float) -> float:
+        d_lat = (lat - self.base[1]) * METRES_PER_DEGREE
+        d_lng = (lng - self.base[0]) * METRES_PER_DEGREE * math.cos(math.radians(lat))
+        return math.hypot(d_lat, d_lng)
+
+    async def extra(self, socket) -> None:
+        """The --mix: now and then an area chat message, a REST read or a flag listing."""
+        mix = self.config.mix
+        if self.area and self.rng.random() < mix.get("chat", 0):
+            await socket.send(
+                json.dumps({"type": "chat-message", "data": {"message": "hello", "scope": "area"}})
+            )
+            self.stats.chats_sent += 1
+        if self.rng.random() < mix.get("flags", 0):
+            box = {
+                "minLat": self.lat - 0.005,
+                "maxLat": self.lat + 0.005,
+                "minLng": self.lng - 0.005,
+                "maxLng": self.lng + 0.005,
+            }
+            await socket.send(json.dumps({"type": "get-flags", "data": {"boundingBox": box}}))
+        if self.rng.random() < mix.get("rest", 0):
+            asyncio.create_task(self.rest_read())
+
+    async def rest_read(self) -> None:
+        started = time.perf_counter()
+        status, _ = await asyncio.to_thread(
+            http_json, "GET", f"{self.server}/api/players/me/", None, self.token
+        )
+        self.stats.rest_calls += 1
+        if status == 200:
+            self.stats.rest_ms.append((self.stats.now(), (time.perf_counter() - started) * 1000))
+        else:
+            self.stats.error(f"GET /api/players/me/ answered {status}")
+
+    async def receive(self, socket) -> None:
+        async for text in socket:
+            received = time.time() * 1000
+            message = json.loads(text)
+            kind, data = message["type"], message["data"]
+            if kind == "move-ack":
+                sent = self.pending.pop(data.get("seq"), None)
+                self.stats.moves_acked += 1
+                self.area = data.get("area")
+                if sent is not None:
+                    self.stats.ack_ms.append((self.stats.now(), received - sent))
+            elif kind == "move-rejected":
+                self.pending.pop(data.get("seq"), None)
+                self.stats.moves_rejected += 1
+                position = data["position"]
+                self.lng, self.lat = position["lng"], position["lat"]
+            elif kind == "player-moved" and "sentAt" in data:
+                self.stats.neighbour_ms.append((self.stats.now(), received - data["sentAt"]))
+            elif kind == "error":
+                self.stats.error(f"{data.get('code')}: {data.get('message')}")

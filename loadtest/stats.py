@@ -1,0 +1,88 @@
+"""The figures a run collects, and the report made of them."""
+
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Stats:
+    started: float = field(default_factory=time.monotonic)
+    connected: int = 0
+    peak_connected: int = 0
+    moves_sent: int = 0
+    moves_acked: int = 0
+    moves_rejected: int = 0
+    errors: int = 0
+    chats_sent: int = 0
+    rest_calls: int = 0
+    ack_ms: list = field(default_factory=list)  # (seconds since start, milliseconds)
+    neighbour_ms: list = field(default_factory=list)
+    rest_ms: list = field(default_factory=list)
+    error_samples: list = field(default_factory=list)
+
+    def error(self, what: str) -> None:
+        self.errors += 1
+        if len(self.error_samples) < 20:
+            self.error_samples.append(what)
+
+    def now(self) -> float:
+        return time.monotonic() - self.started
+
+    def absorb(self, other: "Stats") -> None:
+        """Add the figures of another worker that started at the same moment."""
+        for name in ("connected", "peak_connected", "moves_sent", "moves_acked",
+                     "moves_rejected", "errors", "chats_sent", "rest_calls"):  # fmt: skip
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("ack_ms", "neighbour_ms", "rest_ms"):
+            getattr(self, name).extend(getattr(other, name))
+            getattr(self, name).sort()
+        self.error_samples = (self.error_samples + other.error_samples)[:20]
+
+
+def percentiles(samples) -> dict:
+    values = sorted(ms for _, ms in samples)
+    if not values:
+        return {"p50": None, "p95": None, "p99": None, "max": None, "count": 0}
+
+    def at(fraction):
+        return round(values[min(len(values) - 1, int(math.ceil(fraction * len(values))) - 1)], 2)
+
+    return {
+        "p50": at(0.50),
+        "p95": at(0.95),
+        "p99": at(0.99),
+        "max": round(values[-1], 2),
+        "mean": round(statistics.fmean(values), 2),
+        "count": len(values),
+    }
+
+
+def report(config, stats: Stats, refusals: dict[str, int]) -> dict:
+    elapsed = max(stats.now(), 1e-9)
+    return {
+        "servers": list(config.servers),
+        "players": config.players,
+        "duration_s": round(elapsed, 2),
+        "move_rate": config.move_rate,
+        "flags_placed": config.players - sum(refusals.values()),
+        "flags_refused": refusals,
+        "connected": stats.peak_connected,
+        "moves_sent": stats.moves_sent,
+        "moves_acked": stats.moves_acked,
+        "moves_rejected": stats.moves_rejected,
+        "acked_share": round(stats.moves_acked / stats.moves_sent, 5) if stats.moves_sent else None,
+        "moves_per_s": round(stats.moves_acked / elapsed, 1),
+        "errors": stats.errors,
+        "error_samples": stats.error_samples,
+        "chats_sent": stats.chats_sent,
+        "rest_calls": stats.rest_calls,
+        "ack_ms": percentiles(stats.ack_ms),
+        "neighbour_ms": percentiles(stats.neighbour_ms),
+        "rest_ms": percentiles(stats.rest_ms),
+        "series": {
+            "ack_ms": stats.ack_ms[:: max(1, len(stats.ack_ms) // 5000)],
+            "neighbour_ms": stats.neighbour_ms[:: max(1, len(stats.neighbour_ms) // 5000)],
+        },
+    }

@@ -1,0 +1,92 @@
+"""The load tool against the real server: short runs with a few players."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from loadtest import placement_settings
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+REPORT_KEYS = {"players", "connected", "moves_sent", "moves_acked", "moves_rejected", "errors"}
+
+
+def loadtest(*arguments) -> subprocess.CompletedProcess:
+    """`python -m loadtest`, as on a machine of its own: no Django settings, no database."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL"}
+    }
+    finished = subprocess.run(
+        [sys.executable, "-m", "loadtest", *map(str, arguments)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert finished.returncode == 0, finished.stderr[-5000:]
+    return finished
+
+
+def test_players_spread_on_flags_of_their_own_and_report_moves_and_latencies(
+    start_server, tmp_path
+):
+    # The players gather in the starting area, to chat there; the server starts
+    # after the world is loaded, so its area index has the areas.
+    call_command("seed_world")
+    server = start_server(**placement_settings(200))
+    report_path, plot_path = tmp_path / "report.json", tmp_path / "report.png"
+
+    finished = loadtest(
+        "--server", server.url, "--players", 6, "--duration", 3, "--move-rate", 2,
+        "--radius", 200, "--mix", "chat=0.1,rest=0.2,flags=0.1",
+        "--json", report_path, "--plot", plot_path,
+    )  # fmt: skip
+
+    report = json.loads(report_path.read_text())
+    assert json.loads(finished.stdout) == {k: v for k, v in report.items() if k != "series"}
+    assert REPORT_KEYS <= set(report)
+    assert report["flags_placed"] == 6 and report["flags_refused"] == {}
+    assert report["players"] == report["connected"] == 6
+    assert report["errors"] == 0, report["error_samples"]
+    assert report["moves_sent"] >= 6 * 4
+    assert report["moves_acked"] + report["moves_rejected"] >= report["moves_sent"] - 6
+    assert report["moves_rejected"] == 0
+    assert report["chats_sent"] > 0 and report["rest_calls"] > 0
+    for key in ("ack_ms", "neighbour_ms"):
+        assert set(report[key]) >= {"p50", "p95", "p99", "max"}
+        assert report[key]["p50"] is not None
+    assert plot_path.stat().st_size > 10_000
+
+
+def test_refused_flags_leave_players_at_the_start_point_in_two_workers_over_two_servers(
+    start_server, tmp_path
+):
+    # No world and the game's own rules: no start flag to place a first flag near.
+    servers = [start_server("a"), start_server("b")]
+    report_path = tmp_path / "report.json"
+
+    loadtest(
+        "--server", servers[0].url, "--server", servers[1].url, "--workers", 2,
+        "--players", 6, "--duration", 3, "--move-rate", 2, "--radius", 100,
+        "--json", report_path,
+    )  # fmt: skip
+
+    report = json.loads(report_path.read_text())
+    assert report["servers"] == [server.url for server in servers]
+    assert report["flags_placed"] == 0 and report["flags_refused"] == {"too_far": 6}
+    assert report["players"] == report["connected"] == 6
+    assert report["errors"] == 0, report["error_samples"]
+    assert report["moves_sent"] >= 6 * 4
+    assert report["moves_acked"] + report["moves_rejected"] >= report["moves_sent"] - 6
+    assert report["moves_rejected"] == 0
+    # Six players around the start point, on two processes: everyone hears the others.
+    assert report["neighbour_ms"]["count"] >= report["moves_acked"]
