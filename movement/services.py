@@ -26,6 +26,7 @@ class Teleport:
     lat: float
     area_id: str | None
     version: int
+    visual_boundary: float  # of the flag: how far around it the client draws its land
 
 
 def position_create(*, player) -> None:
@@ -60,6 +61,7 @@ def player_teleport(*, player, flag_id) -> Teleport:
         lat=location.y,
         area_id=area.pk if area else None,
         version=version,
+        visual_boundary=visit.flag.visual_boundary,
     )
     realtime.emit(
         realtime.player_group(player.pk),

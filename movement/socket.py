@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from flags import services as flag_services
+from flags.socket import speaks_client_dialect
 from mmo import realtime
 from mmo.socket.protocol import ProtocolError, frame, lat_lng, now_ms
 from mmo.socket.registry import (
@@ -178,23 +179,36 @@ async def player_move(connection, data, now):
 @message("teleport-to-flag", schema={"flagId": identifier()})
 async def teleport_to_flag(connection, data, now):
     flag_id = data["flagId"]
+    client_dialect = speaks_client_dialect(connection)
     try:
         teleport = await database_sync_to_async(_teleport)(connection.player, flag_id)
     except flag_services.FlagActionRefused as refused:
+        failure = {"flagId": flag_id, "reason": refused.reason, "code": refused.code}
+        if client_dialect:
+            failure = {
+                "success": False,
+                "flagId": flag_id,
+                "error": refused.reason,
+                "code": refused.code,
+            }
         await connection.send_frame(
-            "teleport-failed", {"flagId": flag_id, "reason": refused.reason, "code": refused.code}
+            "teleport-result" if client_dialect else "teleport-failed", failure
         )
         return
     await land(connection, teleport.lng, teleport.lat, teleport.version)
-    await connection.send_frame(
-        "teleport-success",
-        {
-            "flagId": flag_id,
-            "position": lat_lng(teleport.lng, teleport.lat),
-            "cost": teleport.cost,
-            "area": connection.live.area_id if connection.live else None,
-        },
-    )
+    answer = {
+        "success": True,
+        "flagId": flag_id,
+        "position": lat_lng(teleport.lng, teleport.lat),
+        "cost": teleport.cost,
+        "area": connection.live.area_id if connection.live else None,
+    }
+    if client_dialect:
+        await connection.send_frame(
+            "teleport-result", {**answer, "visualBoundary": teleport.visual_boundary}
+        )
+    else:
+        await connection.send_frame("teleport-success", answer)
 
 
 def _teleport(player, flag_id) -> services.Teleport:

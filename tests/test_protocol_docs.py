@@ -11,10 +11,14 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
 
 
 def documented_messages() -> dict[str, set[str]]:
-    """Each client message type of the doc's table (aliases too) → the top-level keys of its data."""
-    section = DOC.read_text().split("## Client → server", 1)[1].split("\n## ", 1)[0]
+    """
+    Each client message type of the section's first table (aliases too) →
+    the top-level keys of its data.
+    """
+    section = DOC.read_text().split("## Client → server", 1)[1]
+    table = section[section.index("\n|") :].split("\n\n", 1)[0]
     messages = {}
-    for line in section.splitlines():
+    for line in table.splitlines():
         cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
         if len(cells) < 3 or not cells[0].startswith("`"):
             continue
@@ -33,6 +37,7 @@ def top_level_keys(data: str) -> set[str]:
             expecting_key = depth == 1
         elif token == "}":
             depth -= 1
+            expecting_key = False
         elif token == ",":
             expecting_key = depth == 1
         elif expecting_key and not token.startswith('"'):
@@ -62,4 +67,7 @@ def test_the_key_reader_sees_only_the_outer_keys():
         "scope",
         "toll",
     }
-    assert top_level_keys("`{areaId}` or `{bounds: box}`") == {"areaId", "bounds"}
+    assert top_level_keys("`{areaId}` or `{bounds: box}` or `{}` (around you)") == {
+        "areaId",
+        "bounds",
+    }

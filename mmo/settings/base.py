@@ -378,6 +378,8 @@ CHAT_RATE = env.float("CHAT_RATE", default=1.0)  # messages per second
 CHAT_BURST = env.int("CHAT_BURST", default=5)
 # Listing queries (get-players, get-flags) answer at most this many items.
 WEBSOCKET_LIST_LIMIT = env.int("WEBSOCKET_LIST_LIMIT", default=500)
+# How far around the player a `request-flags` without area or box looks (metres).
+WEBSOCKET_FLAGS_AROUND_M = env.float("WEBSOCKET_FLAGS_AROUND_M", default=2000)
 
 # Largest area boundary accepted, in vertices: bigger ones would slow every
 # point lookup and every client that draws them.

@@ -114,6 +114,18 @@ def text(data: dict, key: str, *, required: bool = True, max_length: int = 200) 
     return value
 
 
+def mapping(data: dict, key: str, *, required: bool = False) -> dict | None:
+    """A JSON object, whose own keys the caller reads with these readers."""
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ProtocolError("invalid_data", f"`{key}` is required.")
+        return None
+    if not isinstance(value, dict):
+        raise ProtocolError("invalid_data", f"`{key}` must be an object.")
+    return value
+
+
 def _has_surrogate(value: str) -> bool:
     try:
         value.encode()

@@ -146,6 +146,10 @@ def boolean(*, default: bool) -> Field:
     return Field(protocol.boolean, {"default": default})
 
 
+def mapping(*, required: bool = False) -> Field:
+    return Field(protocol.mapping, {"required": required})
+
+
 def position() -> Field:
     return Field(protocol.position)
 

@@ -46,8 +46,25 @@ class RegisterInputSerializer(StrictInputSerializer):
 
 
 class LoginInputSerializer(StrictInputSerializer):
-    login = serializers.CharField(max_length=254, help_text="Username or email.")
+    """
+    Who logs in, under exactly one of three names: `login` (a username or an
+    email), or `username` or `email` as clients of other servers send it.
+    """
+
+    login = serializers.CharField(max_length=254, required=False, help_text="Username or email.")
+    username = serializers.CharField(max_length=254, required=False)
+    email = serializers.CharField(max_length=254, required=False)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    IDENTIFIERS = ("login", "username", "email")
+
+    def validate(self, data):
+        given = [name for name in self.IDENTIFIERS if name in data]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                {"login": ["Give exactly one of login, username or email."]}
+            )
+        return {"login": data[given[0]], "password": data["password"]}
 
 
 class RefreshInputSerializer(StrictInputSerializer):

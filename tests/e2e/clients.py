@@ -6,12 +6,11 @@ players speaking the game protocol over the `websockets` package.
 import asyncio
 import json
 import time
-import urllib.error
-import urllib.request
 
 from channels.db import database_sync_to_async
 from websockets.asyncio.client import connect
 
+from loadtest.rest import http_json
 from mmo.geo import point
 from movement.models import PlayerPosition
 
@@ -20,20 +19,7 @@ DEG_PER_M = 1 / 111_319.49
 
 def call(base_url, method, path, body=None, token=None):
     """(status, decoded JSON body) of one request; HTTP errors are answers, not exceptions."""
-    request = urllib.request.Request(
-        f"{base_url}{path}",
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-    )
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            payload = response.read()
-            return response.status, json.loads(payload) if payload else None
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    return http_json(method, f"{base_url}{path}", body, token, timeout=10)
 
 
 class Player:

@@ -1,6 +1,7 @@
 """
 The flag rules, at their boundaries, over both ways a client can act: the
-REST API and the WebSocket. Each test runs once per way (the `actor` fixture).
+REST API and the WebSocket (in both its dialects). Each test runs once per way (the
+`actor` fixture).
 """
 
 import asyncio
@@ -128,15 +129,70 @@ class SocketActor:
         )
 
 
-@pytest.fixture(params=["rest", "websocket"])
+class GameClientActor(SocketActor):
+    """The WebSocket in the game's own client's dialect: `options`, and `success` in every answer."""
+
+    async def start(self):
+        await self.client.send("request-flags", {})
+        await self.client.receive_type("initial-flags")
+        return self
+
+    async def _answer(self, message_type, data, answer, flag_id=None):
+        await self.client.send(message_type, data)
+        while True:
+            message = await self.client.receive()
+            if message["type"] == "error":
+                return Outcome(False, code=message["data"]["code"], body=message["data"])
+            if message["type"] != answer:
+                continue
+            body = message["data"]
+            if flag_id is not None and body.get("flagId") != str(flag_id):
+                continue  # someone else's flag, removed nearby
+            if body.get("success", True):
+                return Outcome(True, body=body)
+            assert body["error"], body
+            return Outcome(False, code=body["code"], body=body)
+
+    async def place(self, location, name="Camp", is_public=False, toll=0):
+        outcome = await self._answer(
+            "place-flag",
+            {
+                "position": {"lat": location.y, "lng": location.x},
+                "options": {"name": name, "isPublic": is_public, "toll": toll},
+            },
+            "flag-placed",
+        )
+        if outcome.ok:
+            outcome.body = outcome.body["flag"]
+        return outcome
+
+    async def harden(self, flag_id):
+        return await self._answer("harden-flag", {"flagId": str(flag_id)}, "flag-updated")
+
+    async def remove(self, flag_id):
+        outcome = await self._answer(
+            "remove-flag", {"flagId": str(flag_id)}, "flag-removed", flag_id=flag_id
+        )
+        if outcome.ok:
+            outcome.body = outcome.body["resources"]
+        return outcome
+
+    async def teleport(self, flag_id):
+        return await self._answer("teleport-to-flag", {"flagId": str(flag_id)}, "teleport-result")
+
+
+@pytest.fixture(params=["rest", "websocket", "game-client"])
 def actor(request, connect, world):
-    """`await actor()` → a new player acting over REST or over the WebSocket."""
+    """`await actor()` → a new player acting over REST, the WebSocket, or it in the client's dialect."""
 
     async def make(**fields):
         player, login = await new_player(**fields)
         if request.param == "rest":
             return RestActor(player, login)
-        return SocketActor(await connect(player=player, login=login))
+        client = await connect(player=player, login=login)
+        if request.param == "game-client":
+            return await GameClientActor(client).start()
+        return SocketActor(client)
 
     return make
 

@@ -46,6 +46,26 @@ def test_login_by_email_ignoring_case(api, player):
     assert login(api, player.email.upper()).status_code == 200
 
 
+@pytest.mark.parametrize("key", ["login", "username", "email"])
+def test_login_accepts_the_login_under_each_of_its_names(api, player, key):
+    who = player.email if key == "email" else player.username
+
+    response = api.post("/api/auth/login/", {key: who, "password": DEFAULT_PASSWORD}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["player"]["id"] == str(player.pk)
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"username": "a", "email": "a@example.com"}, {"login": "a", "username": "a"}]
+)
+def test_login_needs_exactly_one_name_for_the_player(api, player, body):
+    response = api.post("/api/auth/login/", {**body, "password": DEFAULT_PASSWORD}, format="json")
+
+    assert response.status_code == 400
+    assert "login" in response.json()
+
+
 def test_each_login_opens_its_own_session(api, player):
     login(api, player.username)
     login(api, player.username)
