@@ -12,7 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter
 from django.urls import path
 
 from mmo.asgi import django_asgi_app
-from mmo.websocket_backlog import WRITE_FRAME, SendBacklogLimit
+from mmo.servers.backlog import WRITE_FRAME, SendBacklogLimit
 from mmo.websocket_security import BrowserOriginValidator
 from movement.routing import websocket_urlpatterns
 

@@ -30,7 +30,7 @@ from mmo import realtime
 from mmo.api.throttling import FLAG_ACTIONS, PlayerThrottle
 from mmo.geo import bounding_box, distance_m
 from mmo.ratelimit import TokenBucket, WindowCounter
-from mmo.websocket_backlog import WRITE_FRAME, text_frame
+from mmo.servers.backlog import WRITE_FRAME, text_frame
 from movement import protocol
 from movement.protocol import ProtocolError, error_frame, frame, lat_lng, now_ms
 from movement.rules import (
@@ -591,7 +591,7 @@ class GameConsumer(AsyncWebsocketConsumer):
     async def send(self, text_data=None, bytes_data=None, close=False):
         """
         A text frame goes straight to the transport where the server lets it
-        (mmo/websocket_backlog.py): the answer to a move is the one frame of
+        (mmo/servers/backlog.py): the answer to a move is the one frame of
         the move path that every move sends.
         """
         write_frame = self.scope.get(WRITE_FRAME)

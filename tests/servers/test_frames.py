@@ -1,8 +1,10 @@
+"""The frames the direct frame writer writes, read back as a WebSocket client reads them."""
+
 import pytest
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from mmo.websocket_backlog import text_frame
+from mmo.servers.backlog import text_frame
 
 
 def parsed(encoded: bytes) -> Frame:
