@@ -7,14 +7,12 @@ an upgrade takes away what mmo/servers/backlog.py reads.
 
 import asyncio
 import base64
-import contextlib
 import os
 import socket
 import time
 from functools import partial
 
 import pytest
-import uvicorn
 from daphne.http_protocol import HTTPFactory
 from daphne.server import Server as DaphneServer
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
@@ -24,6 +22,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 from mmo.servers.backlog import AsyncioBacklog, DaphneBacklog, SendBacklogLimit, backlog_of
 from mmo.servers.startup import probe_uvicorn_protocol
+from tests.servers.real_servers import uvicorn_serving
 
 LIMIT = 256 * 1024
 FRAME = "x" * (16 * 1024)
@@ -89,29 +88,6 @@ class FloodingApp:
 
 
 # uvicorn ------------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def uvicorn_serving(app):
-    """A real uvicorn server in this event loop, as deploy/serve.sh configures its WebSocket."""
-    config = uvicorn.Config(
-        app,
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        lifespan="off",
-        log_config=None,
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    listening = socket.create_server(("127.0.0.1", 0))
-    serving = asyncio.ensure_future(server.serve(sockets=[listening]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield listening.getsockname()[1]
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(serving, 10)
 
 
 async def stalled_client(port: int) -> socket.socket:
