@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--radius", type=float, default=5000.0, help="metres of scatter")
     parser.add_argument("--move-rate", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=2, help="load generator processes")
+    parser.add_argument("--app", default="mmo.asgi:application", help="the ASGI application served")
     arguments = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgis://"):
         raise SystemExit("set DATABASE_URL (postgis://…) and REDIS_URL: the servers share them")
@@ -136,7 +137,7 @@ def main() -> None:
                 servers = [
                     Server(
                         arguments.server,
-                        "mmo.asgi:application",
+                        arguments.app,
                         production_environment(**placement_settings(arguments.radius)),
                         work / f"server-{processes}-{players}-{n}.log",
                     )

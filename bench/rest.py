@@ -239,6 +239,11 @@ def main():
     )
     parser.add_argument("--cold", action="store_true", help="also a paced round on a cold cache")
     parser.add_argument("--server", choices=sorted(COMMANDS), default="uvicorn")
+    parser.add_argument(
+        "--app",
+        default="mmo.asgi:application",
+        help="the ASGI application served (bench/django_handler_app.py: Django's own handler)",
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
         raise SystemExit("bench/rest.py runs on PostGIS and Redis: set DATABASE_URL and REDIS_URL")
@@ -249,13 +254,16 @@ def main():
     with tempfile.TemporaryDirectory(prefix="bench-rest-") as workdir:
         server = Server(
             args.server,
-            "mmo.asgi:application",
+            args.app,
             server_environment(workdir),
             Path(workdir) / "server.log",
         )
         port = server.port
         try:
-            print(f"{args.server} (production settings) on 127.0.0.1:{port}, pid {server.pid}")
+            print(
+                f"{args.server} (production settings) serving {args.app} on 127.0.0.1:{port},"
+                f" pid {server.pid}"
+            )
             players = [register(port, f"{run}{n}") for n in range(args.clients)]
             print(f"registered {len(players)} players; warming up")
             # Every entry cached, every connection of the server's database pool opened.

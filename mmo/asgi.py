@@ -9,16 +9,24 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mmo.settings.base")
 
-from mmo.asgi_handler import get_asgi_application  # noqa: E402
+from mmo.servers.http import get_asgi_application  # noqa: E402
 
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 
+from channels.layers import get_channel_layer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from mmo.websocket_backlog import SendBacklogLimit  # noqa: E402
+from mmo.servers import channel_layer, http, startup  # noqa: E402
+from mmo.servers.backlog import SendBacklogLimit  # noqa: E402
 from mmo.websocket_security import BrowserOriginValidator  # noqa: E402
 from movement.routing import websocket_urlpatterns  # noqa: E402
+
+# Before the server listens: a server that cannot bound a stalled client's
+# backlog is refused here under the production settings.
+startup.check_and_report(
+    extra=[http.describe(django_asgi_app), channel_layer.describe(get_channel_layer())]
+)
 
 # Everything loaded so far lives as long as the process: keep it out of the
 # garbage collector's scans, and collect the young generation less often (a

@@ -18,10 +18,10 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from mmo import realtime
 from mmo.ratelimit import TokenBucket, WindowCounter
+from mmo.servers.backlog import WRITE_FRAME, text_frame
 from mmo.socket import protocol
 from mmo.socket.protocol import ProtocolError, error_frame, frame, now_ms
 from mmo.socket.registry import message, registry, text
-from mmo.websocket_backlog import WRITE_FRAME, text_frame
 from movement.socket import world_enter, world_entered, world_leave
 from movement.world import live_world
 from players.authentication import authenticate_access_token
@@ -200,7 +200,7 @@ class GameConsumer(AsyncWebsocketConsumer):
     async def send(self, text_data=None, bytes_data=None, close=False):
         """
         A text frame goes straight to the transport where the server lets it
-        (mmo/websocket_backlog.py): the answer to a move is the one frame of
+        (mmo/servers/backlog.py): the answer to a move is the one frame of
         the move path that every move sends.
         """
         write_frame = self.scope.get(WRITE_FRAME)

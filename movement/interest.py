@@ -23,9 +23,10 @@ import logging
 import uuid
 
 from channels.layers import get_channel_layer
-from django.conf import settings
 
 from mmo import realtime
+from mmo.redis_client import async_client
+from mmo.servers import channel_layer
 from mmo.socket.registry import registry
 
 logger = logging.getLogger(__name__)
@@ -136,9 +137,8 @@ class InterestCells:
 @contextlib.asynccontextmanager
 async def _batch_sender(layer):
     """A coroutine function that sends a batch of (group, event) through `layer`."""
-    from channels_redis.pubsub import RedisPubSubChannelLayer
-
-    if not isinstance(layer, RedisPubSubChannelLayer):
+    route = channel_layer.group_route(layer)
+    if route is None:
 
         async def send_each(batch):
             for group, event in batch:
@@ -147,23 +147,15 @@ async def _batch_sender(layer):
         yield send_each
         return
 
-    import redis.asyncio
-
-    # What the layer's group_send does, pipelined (the layer has the one host, REDIS_URL).
-    loop_layer = layer._get_layer()
-    client = redis.asyncio.Redis.from_url(
-        settings.REDIS_URL,
-        socket_timeout=settings.REDIS_TIMEOUT * 4,
-        socket_connect_timeout=settings.REDIS_TIMEOUT,
-    )
-
     async def send_pipelined(batch):
-        async with client.pipeline(transaction=False) as pipeline:
-            for group, event in batch:
-                pipeline.publish(loop_layer._get_group_channel_name(group), layer.serialize(event))
-            await pipeline.execute()
+        # What the layer's group_send does, in one round trip per Redis host.
+        pipelines = {}
+        for group, event in batch:
+            address, channel = route(group)
+            pipeline = pipelines.get(address)
+            if pipeline is None:
+                pipeline = pipelines[address] = async_client(address).pipeline(transaction=False)
+            pipeline.publish(channel, layer.serialize(event))
+        await asyncio.gather(*(pipeline.execute() for pipeline in pipelines.values()))
 
-    try:
-        yield send_pipelined
-    finally:
-        await client.aclose()
+    yield send_pipelined

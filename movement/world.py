@@ -122,15 +122,11 @@ class World:
 
     def _make_presence(self):
         if settings.REDIS_URL:
-            import redis.asyncio
+            from mmo.redis_client import async_client
 
-            client = redis.asyncio.Redis.from_url(
-                settings.REDIS_URL,
-                socket_timeout=settings.REDIS_TIMEOUT * 4,
-                socket_connect_timeout=settings.REDIS_TIMEOUT,
-                max_connections=settings.REDIS_MAX_CONNECTIONS,
+            return RedisPresence(
+                async_client(), prefix=settings.CACHES["default"].get("KEY_PREFIX", "mmo")
             )
-            return RedisPresence(client, prefix=settings.CACHES["default"].get("KEY_PREFIX", "mmo"))
         return LocalPresence()
 
     async def rebuild_area_index(self) -> None:

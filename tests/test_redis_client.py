@@ -1,4 +1,4 @@
-"""django-redis through mmo/redis_client.py: one redis-py client per server."""
+"""mmo/redis_client.py: one redis-py client per server for the cache, one configuration for all."""
 
 import asyncio
 import contextvars
@@ -6,7 +6,10 @@ import threading
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.cache import caches
+
+from mmo.redis_client import async_client
 
 
 def redis_client_of(cache):
@@ -66,3 +69,24 @@ async def test_connections_have_caches_of_their_own_but_share_one_redis_client(r
 
     assert first_cache is not second_cache
     assert first_client is second_client
+
+
+@pytest.mark.asyncio
+async def test_presence_and_interest_share_the_loop_s_one_asyncio_client(requires_redis):
+    from movement.world import World
+
+    world = World(asyncio.get_running_loop())
+
+    assert world.presence.redis is async_client()
+    assert async_client(settings.REDIS_URL) is async_client()
+
+
+@pytest.mark.asyncio
+async def test_the_asyncio_client_has_the_cache_s_url_timeouts_and_pool_size(requires_redis):
+    cache_pool = redis_client_of(caches["default"]).connection_pool
+    pool = async_client().connection_pool
+
+    for option in ("host", "port", "db", "socket_timeout", "socket_connect_timeout"):
+        assert pool.connection_kwargs.get(option) == cache_pool.connection_kwargs.get(option)
+    assert pool.max_connections == cache_pool.max_connections == settings.REDIS_MAX_CONNECTIONS
+    assert pool.connection_kwargs["socket_timeout"] == settings.REDIS_TIMEOUT

@@ -369,6 +369,9 @@ WEBSOCKET_AUTH_TIMEOUT = env.float("WEBSOCKET_AUTH_TIMEOUT", default=10.0)
 WEBSOCKET_MAX_FRAME_BYTES = env.int("WEBSOCKET_MAX_FRAME_BYTES", default=16 * 1024)
 # Frames a client that is not reading may fall behind by before it is dropped.
 WEBSOCKET_MAX_BACKLOG_BYTES = env.int("WEBSOCKET_MAX_BACKLOG_BYTES", default=1024 * 1024)
+# Refuse to serve WebSockets on a server whose backlog cannot be bounded (mmo/servers/):
+# production refuses; development tolerates any server, unbounded.
+WEBSOCKET_REQUIRE_BACKLOG_BOUND = False
 WEBSOCKET_RATE = env.float("WEBSOCKET_RATE", default=20.0)  # messages per second
 WEBSOCKET_BURST = env.int("WEBSOCKET_BURST", default=40)
 # Errors (bad frames, rate limiting) tolerated within ten seconds before closing.

@@ -22,3 +22,7 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+# A server whose stalled clients cannot be bounded lets one of them hold up every
+# player near it: the process refuses to start on it (docs/operations.md).
+WEBSOCKET_REQUIRE_BACKLOG_BOUND = True

@@ -4,6 +4,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
+import pytest_asyncio
 from django.contrib.gis.geos import MultiPolygon, Polygon
 
 from mmo.realtime import cell_of
@@ -22,15 +23,17 @@ class Area:
         self.pk, self.boundary = pk, boundary
 
 
-@pytest.fixture
-def world():
-    loop = asyncio.new_event_loop()
-    world = World(loop)
+pytestmark = pytest.mark.asyncio
+
+
+@pytest_asyncio.fixture
+async def world():
+    # A World of its own, never started: no listener, flusher or presence refresh runs.
+    world = World(asyncio.get_running_loop())
     world.clock = FakeClock()
     east_of_100_m = Polygon.from_bbox((100 * DEG_PER_M, -0.01, 0.01, 0.01))
     world.area_index = AreaIndex([Area("east", MultiPolygon(east_of_100_m, srid=4326))])
-    yield world
-    loop.close()
+    return world
 
 
 @pytest.fixture
@@ -53,7 +56,7 @@ def live(world):
     return player
 
 
-def test_an_allowed_move_updates_the_live_player_and_marks_it_for_the_flush(world, live):
+async def test_an_allowed_move_updates_the_live_player_and_marks_it_for_the_flush(world, live):
     world.clock.advance(10)
 
     move = move_player(world, live, lng=40 * DEG_PER_M, lat=0.0, direction=-90, now=world.clock())
@@ -65,7 +68,7 @@ def test_an_allowed_move_updates_the_live_player_and_marks_it_for_the_flush(worl
     assert move.cell == cell_of(live.lng, live.lat)
 
 
-def test_a_move_faster_than_the_speed_rule_is_refused_and_changes_nothing(world, live):
+async def test_a_move_faster_than_the_speed_rule_is_refused_and_changes_nothing(world, live):
     world.clock.advance(1)
 
     move = move_player(world, live, lng=50 * DEG_PER_M, lat=0.0, direction=None, now=world.clock())
@@ -75,7 +78,7 @@ def test_a_move_faster_than_the_speed_rule_is_refused_and_changes_nothing(world,
     assert world._take_batch() == []
 
 
-def test_a_move_out_of_range_is_refused_without_spending_the_allowance(world, live):
+async def test_a_move_out_of_range_is_refused_without_spending_the_allowance(world, live):
     world.clock.advance(200)
     before = live.allowance.available(world.clock())
 
@@ -85,7 +88,7 @@ def test_a_move_out_of_range_is_refused_without_spending_the_allowance(world, li
     assert live.allowance.available(world.clock()) == before
 
 
-def test_crossing_into_an_area_reports_the_area_entered(world, live):
+async def test_crossing_into_an_area_reports_the_area_entered(world, live):
     live.lng = 95 * DEG_PER_M
     world.clock.advance(3)
 
@@ -95,14 +98,14 @@ def test_crossing_into_an_area_reports_the_area_entered(world, live):
     assert live.area_id == "east"
 
 
-def test_a_teleport_older_than_the_live_position_is_ignored(world, live):
+async def test_a_teleport_older_than_the_live_position_is_ignored(world, live):
     live.version = 10
 
     assert land_player(world, live, lng=1.0, lat=1.0, version=9) is None
     assert (live.lng, live.lat) == (0.0, 0.0)
 
 
-def test_a_teleport_lands_with_a_fresh_allowance(world, live):
+async def test_a_teleport_lands_with_a_fresh_allowance(world, live):
     landed = land_player(world, live, lng=105 * DEG_PER_M, lat=0.0, version=11)
 
     assert landed.entered_area == "east"

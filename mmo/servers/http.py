@@ -19,6 +19,7 @@ later requests instead of being started for each one.
 
 import asyncio
 import contextlib
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
@@ -27,6 +28,8 @@ from django.core.exceptions import RequestAborted
 from django.core.handlers import asgi, base
 from django.http import FileResponse
 from django.urls import set_script_prefix
+
+logger = logging.getLogger(__name__)
 
 # Threads kept for later requests once a burst of concurrent ones is over: more
 # than the requests one process has in flight at its capacity, so that a busy
@@ -67,9 +70,16 @@ class RequestThreads:
 
 
 class ASGIHandler(asgi.ASGIHandler):
-    """HTTP through Django with one crossing to a thread and back per request."""
+    """
+    HTTP through Django with one crossing to a thread and back per request.
+
+    Built from the parts of Django's own handler (`read_body`, `create_request`,
+    `send_response`, `listen_for_disconnect`, `chunk_size`), which Django does
+    not document: HANDLER_PARTS lists them for the start-up check.
+    """
 
     def __init__(self):
+        # Django's __init__ would load the middleware chain for the event loop.
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
         self.threads = RequestThreads()
@@ -81,17 +91,56 @@ class ASGIHandler(asgi.ASGIHandler):
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
-        try:
+        # Raised when the client went away: the request's thread, which may
+        # still be running its view, is then not lent to another request.
+        with contextlib.suppress(RequestAborted):
             async with self.threads.lend():
-                request, response = await sync_to_async(self.respond)(scope, body_file)
-                if response.streaming:
-                    await self.stream(response, receive, send)
-                    await sync_to_async(response.close)()
+                await self.serve_until_disconnect(scope, body_file, receive, send)
+
+    async def serve_until_disconnect(self, scope, body_file, receive, send):
+        """
+        Serve the request, and cancel it if its client disconnects first, as
+        Django's own handler does. A view running on its thread cannot be
+        interrupted: it finishes there, and its response is closed, not sent.
+        """
+        responding = asyncio.ensure_future(sync_to_async(self.respond)(scope, body_file))
+        serving = asyncio.create_task(self.serve(responding, send))
+        listening = asyncio.create_task(self.listen_for_disconnect(receive))
+        abandoned = False
+        try:
+            await asyncio.wait([listening, serving], return_when=asyncio.FIRST_COMPLETED)
+            # The listener first: it raises nothing that would keep the request from being
+            # cancelled.
+            for task in (listening, serving):
+                if task.done():
+                    with contextlib.suppress(RequestAborted):
+                        task.result()
                 else:
-                    await self.send_response(response, send)
-            unlink(request, response)
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            abandoned = serving.cancelled() and not responding.done()
         finally:
-            body_file.close()
+            if abandoned:  # the view may still be reading the body
+                responding.add_done_callback(lambda _: body_file.close())
+            else:
+                body_file.close()
+        if abandoned:
+            raise RequestAborted
+
+    async def serve(self, responding: asyncio.Future, send):
+        try:
+            # Shielded: cancelling the request must not lose the response the thread returns.
+            request, response = await asyncio.shield(responding)
+        except asyncio.CancelledError:
+            responding.add_done_callback(close_unsent)
+            raise
+        try:
+            await self.send_response(response, send)
+        finally:
+            if response.streaming:
+                await sync_to_async(response.close)()
+        unlink(request, response)
 
     def respond(self, scope, body_file):
         """
@@ -113,16 +162,28 @@ class ASGIHandler(asgi.ASGIHandler):
             response.close()
         return request, response
 
-    async def stream(self, response, receive, send):
-        """Send a streamed response until it ends or the client goes away, as Django does."""
-        sending = asyncio.create_task(self.send_response(response, send))
-        listening = asyncio.create_task(self.listen_for_disconnect(receive))
-        await asyncio.wait([sending, listening], return_when=asyncio.FIRST_COMPLETED)
-        for task in (listening, sending):
-            if not task.done():
-                task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, RequestAborted):
-                await task
+
+def close_unsent(responding: asyncio.Future) -> None:
+    """Close the response of a cancelled request once its view has returned it."""
+    if responding.cancelled() or responding.exception() is not None:
+        return
+    _, response = responding.result()
+    if response.streaming:  # the others were closed on their thread
+        asyncio.get_running_loop().run_in_executor(None, response.close)
+
+
+# What the handler uses of Django's own, beyond its documented interface.
+HANDLER_PARTS = ("read_body", "create_request", "send_response", "listen_for_disconnect")
+
+
+def handler_problem() -> str | None:
+    """The part of Django's ASGIHandler this handler needs and no longer finds; None if all there."""
+    for name in HANDLER_PARTS:
+        if not callable(getattr(asgi.ASGIHandler, name, None)):
+            return f"django.core.handlers.asgi.ASGIHandler.{name}"
+    if not isinstance(getattr(asgi.ASGIHandler, "chunk_size", None), int):
+        return "django.core.handlers.asgi.ASGIHandler.chunk_size"
+    return None
 
 
 def unlink(request, response) -> None:
@@ -157,9 +218,23 @@ def unlink(request, response) -> None:
             attributes.clear()
 
 
-def get_asgi_application() -> ASGIHandler:
-    """As django.core.asgi.get_asgi_application, with this module's handler."""
+def get_asgi_application() -> asgi.ASGIHandler:
+    """
+    As django.core.asgi.get_asgi_application, with this module's handler where
+    Django still has the parts it is built from, and Django's own otherwise.
+    """
     import django
 
     django.setup(set_prefix=False)
+    problem = handler_problem()
+    if problem is not None:
+        logger.warning("Django's own ASGI handler serves HTTP: %s is gone", problem)
+        return asgi.ASGIHandler()
     return ASGIHandler()
+
+
+def describe(handler) -> str:
+    """The HTTP path in use, for the start-up report."""
+    if isinstance(handler, ASGIHandler):
+        return "HTTP: one thread per request"
+    return "HTTP: Django's own ASGI handler"

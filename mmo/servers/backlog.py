@@ -21,7 +21,9 @@ kept from waiting:
   transport's own buffer is measured before each frame.
 
 Connections of other servers (or of uvicorn at its trace log level, which
-wraps `send`) are not recognised and not bounded.
+wraps `send`) are not recognised. With WEBSOCKET_REQUIRE_BACKLOG_BOUND (the
+production settings) they are refused; mmo.servers.startup refuses to start
+such a server in the first place.
 
 The same knowledge of the transport lets the game's consumer write its text
 frames itself, under uvicorn's websockets-sansio protocol: a frame many players
@@ -214,10 +216,19 @@ class SendBacklogLimit:
         self.application = application
 
     async def __call__(self, scope, receive, send):
-        backlog = None
-        if scope["type"] == "websocket":
-            backlog = backlog_of(send, settings.WEBSOCKET_MAX_BACKLOG_BYTES)
+        if scope["type"] != "websocket":
+            return await self.application(scope, receive, send)
+        backlog = backlog_of(send, settings.WEBSOCKET_MAX_BACKLOG_BYTES)
         if backlog is None:
+            if settings.WEBSOCKET_REQUIRE_BACKLOG_BOUND:
+                # One such connection is enough for a stalled client to hold up its neighbours.
+                logger.error(
+                    "refusing a WebSocket connection: its server's send (%r) is not one whose "
+                    "backlog mmo/servers/backlog.py can bound",
+                    send,
+                )
+                await send({"type": "websocket.close", "code": 1011})
+                return None
             return await self.application(scope, receive, send)
         if isinstance(backlog, AsyncioBacklog) and backlog.can_write_frames():
             scope = {**scope, WRITE_FRAME: backlog.write_frame}

@@ -1,4 +1,4 @@
-"""HTTP through mmo.asgi_handler: one thread per request, kept for later requests."""
+"""HTTP through mmo/servers/http.py: one thread per request, kept for later requests."""
 
 import asyncio
 import gc
@@ -17,7 +17,7 @@ from django.urls import path
 from django.utils.deprecation import MiddlewareMixin
 
 from mmo.asgi import application
-from mmo.asgi_handler import ASGIHandler
+from mmo.servers.http import ASGIHandler
 from tests.conftest import login_tokens
 from tests.factories import PlayerFactory
 
@@ -53,7 +53,20 @@ def meeting_view(request):
     return HttpResponse("met")
 
 
+view_may_finish = threading.Event()
+view_started = threading.Event()
+
+
+def slow_view(request):
+    """Holds its thread until the test lets it finish."""
+    note("slow view")
+    view_started.set()
+    view_may_finish.wait(5)
+    return HttpResponse("late")
+
+
 urlpatterns = [
+    path("slow/", slow_view),
     path("thread/", thread_view),
     path("stream/", stream_view),
     path("meeting/", meeting_view),
@@ -214,3 +227,42 @@ async def test_a_request_leaves_nothing_for_the_garbage_collector(url):
     bearer = [(b"authorization", f"Bearer {login.tokens.access}".encode())]
 
     assert await objects_left_for_the_collector(url, bearer) == []
+
+
+@pytest.mark.asyncio
+async def test_a_client_that_disconnects_cancels_its_request(handler):
+    view_started.clear()
+    view_may_finish.clear()
+    communicator = HttpCommunicator(handler, "GET", "/slow/", headers=HOST)
+    await communicator.send_input({"type": "http.request", "body": b""})
+    await asyncio.to_thread(view_started.wait, 5)
+
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait(timeout=2)  # returned while the view still runs
+    view_may_finish.set()
+
+    assert await communicator.receive_nothing(timeout=0.5)
+    # The view finishes on its thread, and its request with it.
+    for _ in range(50):
+        if "request_finished" in [event for event, _ in events]:
+            break
+        await asyncio.sleep(0.05)
+    assert [event for event, _ in events] == ["request_started", "slow view", "request_finished"]
+
+
+@pytest.mark.asyncio
+async def test_the_thread_of_a_cancelled_request_is_not_lent_to_the_next(handler):
+    view_started.clear()
+    view_may_finish.clear()
+    communicator = HttpCommunicator(handler, "GET", "/slow/", headers=HOST)
+    await communicator.send_input({"type": "http.request", "body": b""})
+    await asyncio.to_thread(view_started.wait, 5)
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait(timeout=2)
+
+    response = await get(handler, "/thread/")  # while the cancelled view still holds its thread
+    view_may_finish.set()
+
+    assert response["status"] == 200
+    slow, quick = (thread for event, thread in events if event in ("slow view", "view"))
+    assert slow is not quick
