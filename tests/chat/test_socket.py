@@ -148,6 +148,17 @@ async def test_nul_and_lone_surrogates_are_invalid_data(connect, world, rooms, r
     assert await stored_texts("trade") == []
 
 
+async def test_a_huge_message_is_refused_as_a_frame_too_large(connect, world, rooms):
+    client = await connect()
+    await joined(client, "trade")
+
+    await client.send("send-message", {"roomId": "trade", "message": "x" * 100_000})
+
+    assert (await client.receive_type("error"))["code"] == "frame_too_large"
+    assert await client.nothing_more()
+    assert await stored_texts("trade") == []
+
+
 async def test_an_unknown_room_is_not_found(connect, world):
     client = await connect()
 
