@@ -12,7 +12,7 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from chat.models import ChatMembership, ChatMessage, ChatMute, ChatRoom, RoomKind
-from chat.services import messages_delete
+from chat.services import ROOM_ID_PATTERN, messages_delete
 
 
 class ChatRoomAdminForm(forms.ModelForm):
@@ -26,6 +26,14 @@ class ChatRoomAdminForm(forms.ModelForm):
     class Meta:
         model = ChatRoom
         fields = ["id", "name", "kind", "area", "created_by"]
+
+    def clean_id(self):
+        room_id = self.cleaned_data["id"]
+        if not ROOM_ID_PATTERN.match(room_id):
+            raise forms.ValidationError(
+                "1–80 of a–z, 0–9, - and _, starting and ending with a letter or digit."
+            )
+        return room_id
 
     def clean(self):
         cleaned = super().clean()

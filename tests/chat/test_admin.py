@@ -98,3 +98,19 @@ def test_staff_mute_the_senders_of_messages(staff_client, staff, message, player
     mute = ChatMute.objects.get(player=player)
     assert mute.muted_by == staff
     assert timedelta(minutes=59) < mute.until - timezone.now() <= timedelta(minutes=60)
+
+
+def test_a_room_id_is_a_lowercase_slug(staff_client):
+    response = staff_client.post(
+        reverse("admin:chat_chatroom_add"),
+        {
+            "id": "Council",
+            "name": "Council",
+            "kind": "public",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 200
+    assert not ChatRoom.objects.filter(name="Council").exists()
