@@ -2,14 +2,19 @@
 
 import asyncio
 import json
+from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 
 from chat.models import ChatMembership, ChatMessage
 from chat.services import chat_mute, messages_delete, room_id_of_pair
 from tests.chat.conftest import VAULT_PASSWORD
+from tests.factories import StaffFactory
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -299,3 +304,58 @@ async def test_a_deleted_room_is_left(connect, world, rooms):
     await database_sync_to_async(rooms[0].delete)()
 
     assert (await room_error(client))["code"] == "room_deleted"
+
+
+def admin_client():
+    client = Client()
+    client.force_login(StaffFactory())
+    return client
+
+
+async def test_a_deletion_in_the_admin_reaches_the_members_online(connect, world, rooms):
+    alice, bob = await connect(), await connect()
+    await joined(alice, "trade")
+    await joined(bob, "trade")
+    await alice.send("send-message", {"roomId": "trade", "message": "spam"})
+    said = await bob.receive_type("receive-message")
+
+    def delete_in_the_admin():
+        return (
+            admin_client()
+            .post(
+                reverse("admin:chat_chatmessage_changelist"),
+                {"action": "delete_selected", "_selected_action": [said["id"]], "post": "yes"},
+            )
+            .status_code
+        )
+
+    assert await database_sync_to_async(delete_in_the_admin)() == 302
+    assert await bob.receive_type("message-deleted") == {"roomId": "trade", "id": said["id"]}
+    assert await stored_texts("trade") == []
+
+
+async def test_a_mute_saved_in_the_admin_silences_at_once(connect, world, rooms):
+    client = await connect()
+    await joined(client, "trade")
+    until = timezone.now() + timedelta(hours=1)
+
+    def mute_in_the_admin():
+        return (
+            admin_client()
+            .post(
+                reverse("admin:chat_chatmute_add"),
+                {
+                    "player": str(client.player.pk),
+                    "until_0": until.strftime("%Y-%m-%d"),
+                    "until_1": until.strftime("%H:%M:%S"),
+                    "reason": "spam",
+                },
+            )
+            .status_code
+        )
+
+    assert await database_sync_to_async(mute_in_the_admin)() == 302
+    await asyncio.sleep(0.1)
+    await client.send("send-message", {"roomId": "trade", "message": "still here?"})
+
+    assert (await room_error(client))["code"] == "muted"
