@@ -42,6 +42,11 @@ def session_group(session_id) -> str:
     return f"session.{session_id}"
 
 
+def room_group(room_id: str) -> str:
+    """The sockets that joined a chat room (room ids are slugs of at most 80 characters)."""
+    return f"room.{room_id}"
+
+
 # Interest cells ---------------------------------------------------------------------
 
 METRES_PER_DEGREE = 111_320.0
@@ -131,6 +136,63 @@ def chat_message(
         "scope": scope,
         "timestamp": timestamp,
     }
+
+
+def room_message(
+    *,
+    room_id: str,
+    message_id: int,
+    sender_id: str,
+    username: str,
+    message: str,
+    timestamp: int,
+    channel: str = "",
+) -> dict:
+    """A stored room message; `channel` is the sender's socket, answered directly."""
+    return {
+        "type": "room.message",
+        "room_id": room_id,
+        "id": message_id,
+        "sender_id": sender_id,
+        "username": username,
+        "message": message,
+        "timestamp": timestamp,
+        "channel": channel,
+    }
+
+
+def room_member_joined(*, room_id: str, player_id: str, username: str, channel: str) -> dict:
+    return {
+        "type": "room.joined",
+        "room_id": room_id,
+        "player_id": player_id,
+        "username": username,
+        "channel": channel,
+    }
+
+
+def room_member_left(*, room_id: str, player_id: str, username: str, channel: str) -> dict:
+    return {
+        "type": "room.left",
+        "room_id": room_id,
+        "player_id": player_id,
+        "username": username,
+        "channel": channel,
+    }
+
+
+def room_message_deleted(*, room_id: str, message_id: int) -> dict:
+    """Staff deleted a message: members online drop it."""
+    return {"type": "room.message_deleted", "room_id": room_id, "id": message_id}
+
+
+def room_deleted(*, room_id: str) -> dict:
+    return {"type": "room.deleted", "room_id": room_id}
+
+
+def chat_muted(*, until: float | None) -> dict:
+    """The player's mute changed: silenced until `until` (a Unix time), or not at all."""
+    return {"type": "chat.muted", "until": until}
 
 
 def emit(group: str, event: dict) -> None:

@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from areas.api.urls import urlpatterns as area_urls
+from chat.api.urls import urlpatterns as room_urls
 from flags.api.urls import urlpatterns as flag_urls
 from mmo.health import health
 from movement import live_map
@@ -15,6 +16,7 @@ api_urlpatterns = [
     path("players/", include(movement_urls.player_urlpatterns + player_urlpatterns)),
     path("areas/", include(area_urls)),
     path("flags/", include(movement_urls.flag_urlpatterns + flag_urls)),
+    path("rooms/", include(room_urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

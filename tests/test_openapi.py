@@ -5,6 +5,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import (
@@ -13,6 +14,8 @@ from schemathesis.checks import (
     response_schema_conformance,
 )
 
+from chat.models import ChatMessage
+from chat.services import room_create
 from tests.conftest import login_tokens
 from tests.factories import AreaFactory, FlagFactory, PlayerFactory, StaffFactory
 
@@ -75,9 +78,16 @@ def aim_at_real_objects(case, player):
         "session_id": lambda: login_tokens(player).session.pk,
         "player_id": lambda: PlayerFactory().pk,
         "area_id": lambda: AreaFactory().pk,
+        "room_id": lambda: room_with_a_message(player).pk,
     }
     for name in case.path_parameters:
         case.path_parameters[name] = str(real[name]())
+
+
+def room_with_a_message(player):
+    room = room_create(player=player, name="Fuzz")
+    ChatMessage.objects.create(room=room, sender=player, text="hi", created_at=timezone.now())
+    return room
 
 
 @schema.parametrize()

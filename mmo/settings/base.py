@@ -379,6 +379,12 @@ WEBSOCKET_ABUSE_LIMIT = env.int("WEBSOCKET_ABUSE_LIMIT", default=50)
 CHAT_MAX_LENGTH = env.int("CHAT_MAX_LENGTH", default=500)
 CHAT_RATE = env.float("CHAT_RATE", default=1.0)  # messages per second
 CHAT_BURST = env.int("CHAT_BURST", default=5)
+# Chat rooms: how many a player may create, how much history a join sends, how
+# many rooms one socket may have joined, and how long messages are kept.
+CHAT_ROOMS_PER_PLAYER = env.int("CHAT_ROOMS_PER_PLAYER", default=5)
+CHAT_HISTORY_LENGTH = env.int("CHAT_HISTORY_LENGTH", default=50)
+CHAT_ROOMS_PER_CONNECTION = env.int("CHAT_ROOMS_PER_CONNECTION", default=20)
+CHAT_RETENTION_DAYS = env.int("CHAT_RETENTION_DAYS", default=90)
 # Listing queries (get-players, get-flags) answer at most this many items.
 WEBSOCKET_LIST_LIMIT = env.int("WEBSOCKET_LIST_LIMIT", default=500)
 # How far around the player a `request-flags` without area or box looks (metres).

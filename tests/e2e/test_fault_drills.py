@@ -19,8 +19,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from channels.db import database_sync_to_async
 from websockets.exceptions import ConnectionClosed
 
+from chat.models import ChatMessage
 from tests.e2e.clients import DEG_PER_M, Player, call, place, stored
 from tests.e2e.conftest import ROOT, database_url_of, server_environment
 from tests.e2e.infrastructure import PostgresCluster, RedisServer, eventually, wait_until
@@ -129,6 +131,55 @@ async def test_redis_outage_degrades_to_the_database_and_recovers(start_server, 
         return await stored_metres(mover) == pytest.approx(walk.acked_metres)
 
     await eventually(last_move_stored, 10, "the last accepted position in PostgreSQL")
+
+
+@shares_the_test_database
+async def test_a_redis_outage_loses_no_acknowledged_chat_message(start_server, redis_server):
+    own_redis = {"REDIS_URL": redis_server.url, "CHAT_RATE": 100, "CHAT_BURST": 100}
+    server_a, server_b = start_server("a", **own_redis), start_server("b", **own_redis)
+    talker, listener = Player(server_a, "talker"), Player(server_b, "listener")
+    await talker.connect(server_a)
+    await listener.connect(server_b)
+    for player in (talker, listener):
+        await player.send("join-room", {"roomId": "global"})
+        await player.receive_type("room-history")
+
+    async def say(text):
+        await talker.send("send-message", {"roomId": "global", "message": text})
+        while True:
+            answer = await talker.receive()
+            if answer["type"] in ("receive-message", "room-error", "error"):
+                return answer
+
+    redis_server.stop()
+
+    # Every message acknowledged during the outage is stored, whatever fan-out lost.
+    acknowledged = []
+    for n in range(20):
+        answer = await say(f"during {n}")
+        assert answer["type"] == "receive-message", answer
+        acknowledged.append((answer["data"]["id"], answer["data"]["message"]))
+
+    @database_sync_to_async
+    def stored_in_global():
+        return list(ChatMessage.objects.filter(room_id="global").values_list("id", "text"))
+
+    assert await stored_in_global() == acknowledged
+
+    redis_server.start()
+
+    async def listener_hears_the_talker():
+        await say("after")
+        with contextlib.suppress(TimeoutError):
+            return (await listener.receive_type("receive-message", timeout=0.5))["message"]
+
+    assert await eventually(listener_hears_the_talker, 15, "room fan-out back") == "after"
+    # History reads PostgreSQL: a late joiner gets what fan-out missed.
+    late = Player(server_b, "late")
+    await late.connect(server_b)
+    await late.send("join-room", {"roomId": "global"})
+    history = [m["message"] for m in (await late.receive_type("room-history"))["messages"]]
+    assert history[:20] == [text for _, text in acknowledged]
 
 
 # SIGKILL -----------------------------------------------------------------------------
