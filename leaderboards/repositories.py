@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from redis.exceptions import RedisError
 
+from leaderboards import categories
 from leaderboards.models import Leaderboard, LeaderboardRecord, LeaderboardSeason
 from mmo import cache
 from players.models import Player
@@ -63,6 +64,14 @@ class LeaderboardRepository:
             leaderboard=board, number=board.season, started_at=board.season_started_at
         )
         return board
+
+    @classmethod
+    def create_missing(cls) -> list[str]:
+        """The standard boards (leaderboards/categories.py) that did not exist, created."""
+        created = categories.create_missing(Leaderboard, LeaderboardSeason)
+        for key in created:
+            cls.invalidate(key)
+        return created
 
     @classmethod
     def advance_season(cls, board: Leaderboard, *, started_at: datetime) -> bool:

@@ -128,6 +128,12 @@ def leaderboard_create(**fields) -> Leaderboard:
 
 
 @transaction.atomic
+def leaderboards_seed() -> list[str]:
+    """Create the standard boards that are missing; returns their keys."""
+    return LeaderboardRepository.create_missing()
+
+
+@transaction.atomic
 def leaderboard_reset(*, key: str, now: datetime | None = None) -> int:
     """Staff: end the current season now; returns the new season's number."""
     board = leaderboard_current(key=key, now=now)
