@@ -44,6 +44,15 @@ def _integer(request, name: str, default: int | None, low: int, high: int) -> in
     return value
 
 
+def _page_size(request) -> int:
+    """`pageSize` as every list reads it: capped when too large, ignored when no positive integer."""
+    try:
+        size = int(request.query_params.get("pageSize", ""))
+    except ValueError:
+        return settings.API_PAGE_SIZE
+    return min(size, settings.API_MAX_PAGE_SIZE) if size > 0 else settings.API_PAGE_SIZE
+
+
 class LeaderboardListView(GenericAPIView):
     serializer_class = LeaderboardOutputSerializer
 
@@ -67,7 +76,7 @@ class LeaderboardDetailView(GenericAPIView):
     )
     def get(self, request, key):
         page = _integer(request, "page", 1, 1, 10**7)
-        size = _integer(request, "pageSize", settings.API_PAGE_SIZE, 1, settings.API_MAX_PAGE_SIZE)
+        size = _page_size(request)
         season = _integer(request, "season", None, 1, 10**7)
         try:
             standing = services.leaderboard_top(
