@@ -100,14 +100,16 @@ def main():
         )
 
         sample = random.sample(player_ids, options.samples)
+        top_ids = [entry.player_id for entry in services.leaderboard_top(key=key, limit=10).entries]
         for pid in sample[:50]:  # warm the board cache and the connections
             services.leaderboard_rank(key=key, player_id=pid)
 
         rows = [
             ("rank read (leaderboard_rank)", lambda pid: services.leaderboard_rank(key=key, player_id=pid)),
-            ("  of it, Redis ZREVRANK + ZSCORE", lambda pid: index.rank(board, 1, pid)),
+            ("  of it, Redis EXISTS + ZREVRANK + ZSCORE", lambda pid: index.rank(board, 1, pid)),
             ("rank with 5 around (leaderboard_around)", lambda pid: services.leaderboard_around(key=key, player_id=pid, count=5)),
             ("top 10 with names (leaderboard_top)", lambda pid: services.leaderboard_top(key=key, limit=10)),
+            ("  of it, the names of 10 players (PostgreSQL)", lambda pid: RecordRepository.names(top_ids)),
             ("score write (scores_record, commit, ZADD)", lambda pid: _write(key, pid)),
         ]  # fmt: skip
         for label, action in rows:

@@ -323,21 +323,35 @@ class RankIndex:
     def count(self, board_key: str, season: int) -> int:
         return self.client.zcard(self.key(board_key, season))
 
-    def top(self, board: Leaderboard, season: int, offset: int, limit: int):
+    def top(
+        self, board: Leaderboard, season: int, offset: int, limit: int
+    ) -> tuple[bool, list[tuple[str, int]], int]:
+        """
+        Whether the set is complete, and if so a page of (player id, score),
+        best first, and the number of records: one round trip.
+        """
         key = self.key(board.pk, season)
-        read = self.client.zrevrange if board.descending else self.client.zrange
-        return [
-            (member.decode(), int(score))
-            for member, score in read(key, offset, offset + limit - 1, withscores=True)
-        ]
-
-    def rank(self, board: Leaderboard, season: int, player_id: str) -> tuple[int, int] | None:
-        key = self.key(board.pk, season)
+        self._forget_stale(board.pk, season)
         pipe = self.client.pipeline(transaction=False)
+        pipe.exists(self._marker(board.pk, season))
+        read = pipe.zrevrange if board.descending else pipe.zrange
+        read(key, offset, offset + limit - 1, withscores=True)
+        pipe.zcard(key)
+        complete, rows, count = pipe.execute()
+        return bool(complete), [(member.decode(), int(score)) for member, score in rows], count
+
+    def rank(
+        self, board: Leaderboard, season: int, player_id: str
+    ) -> tuple[bool, tuple[int, int] | None]:
+        """Whether the set is complete, and if so the player's (0-based rank, score): one round trip."""
+        key = self.key(board.pk, season)
+        self._forget_stale(board.pk, season)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.exists(self._marker(board.pk, season))
         (pipe.zrevrank if board.descending else pipe.zrank)(key, player_id)
         pipe.zscore(key, player_id)
-        rank, score = pipe.execute()
-        return None if rank is None else (rank, int(score))
+        complete, rank, score = pipe.execute()
+        return bool(complete), None if rank is None else (rank, int(score))
 
 
 _rank_index: RankIndex | None = None

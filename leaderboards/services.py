@@ -281,18 +281,25 @@ def score_submit(*, actor, key: str, player_id, score: int) -> Entry:
 # Reading ranks ----------------------------------------------------------------------
 
 
-def _index_of(board: Leaderboard, season: int):
-    """The complete Redis set of the season (rebuilt if it was lost), or None: use the database."""
+def _from_redis(board: Leaderboard, season: int, read):
+    """
+    `read(index)` → (complete, answer) from the season's Redis set, rebuilt
+    from the database first if it was lost; None: the database must answer
+    (no Redis, Redis out of reach, or another process rebuilding the set).
+    """
     index = rank_index()
     if index is None:
         return None
     try:
-        if not index.is_complete(board.pk, season):
-            scores = RecordRepository.scores(board.pk, season)
-            if not index.rebuild(board.pk, season, scores):
-                return None  # another process is rebuilding it
-            logger.info("leaderboard %s season %d rebuilt in Redis", board.pk, season)
-        return index
+        complete, answer = read(index)
+        if complete:
+            return answer
+        scores = RecordRepository.scores(board.pk, season)
+        if not index.rebuild(board.pk, season, scores):
+            return None
+        logger.info("leaderboard %s season %d rebuilt in Redis", board.pk, season)
+        complete, answer = read(index)
+        return answer if complete else None
     except RedisError:
         return None
 
@@ -307,26 +314,31 @@ def _entries(rows: list[tuple[str, int]], first_rank: int) -> list[Entry]:
 
 
 def _top(board: Leaderboard, season: int, offset: int, limit: int) -> tuple[list, int]:
-    index = _index_of(board, season)
-    if index is not None:
-        try:
-            return index.top(board, season, offset, limit), index.count(board.pk, season)
-        except RedisError:
-            pass
+    def read(index):
+        complete, rows, count = index.top(board, season, offset, limit)
+        return complete, (rows, count)
+
+    found = _from_redis(board, season, read)
+    if found is not None:
+        return found
     return (
         RecordRepository.top(board, season, offset, limit),
         RecordRepository.count(board.pk, season),
     )
 
 
+_NO_RECORD = object()
+
+
 def _rank(board: Leaderboard, season: int, player_id: str) -> tuple[int, int] | None:
-    index = _index_of(board, season)
-    if index is not None:
-        try:
-            return index.rank(board, season, player_id)
-        except RedisError:
-            pass
-    return RecordRepository.rank(board, season, player_id)
+    def read(index):
+        complete, found = index.rank(board, season, player_id)
+        return complete, _NO_RECORD if found is None else found
+
+    found = _from_redis(board, season, read)
+    if found is None:
+        return RecordRepository.rank(board, season, player_id)
+    return None if found is _NO_RECORD else found
 
 
 def leaderboard_top(

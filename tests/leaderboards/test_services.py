@@ -93,7 +93,8 @@ def test_redis_and_the_database_rank_ties_alike(boards, requires_redis):
     assert from_redis == [pid for pid, _ in RecordRepository.top(board, 1, 0, 20)]
     for rank, player_id in enumerate(from_redis):
         assert RecordRepository.rank(board, 1, player_id)[0] == rank
-        assert rank_index().rank(board, 1, player_id)[0] == rank
+        complete, (redis_rank, _) = rank_index().rank(board, 1, player_id)
+        assert complete and redis_rank == rank
 
 
 def test_ranks_lost_by_redis_are_rebuilt_the_same_on_first_read(boards, requires_redis):
@@ -117,7 +118,7 @@ def test_the_rebuild_command_fills_redis_from_the_database(boards, requires_redi
     call_command("rebuild_leaderboards", "goldSpent")
 
     board = services.leaderboard_current(key="goldSpent")
-    assert rank_index().rank(board, 1, str(player.pk)) == (0, 4)
+    assert rank_index().rank(board, 1, str(player.pk)) == (True, (0, 4))
 
 
 def test_a_write_redis_missed_is_not_served_from_the_stale_set(boards, requires_redis):
