@@ -17,6 +17,7 @@ from flags.frames import flag_frame
 from flags.models import Flag, FlagType
 from flags.repositories import FlagRepository
 from flags.sample_world import START_FLAG_ID
+from leaderboards.services import flag_placed_record, toll_record
 from mmo import realtime
 from mmo.api.throttling import FLAG_ACTIONS, PlayerThrottle
 from mmo.geo import point
@@ -131,6 +132,7 @@ def flag_place(*, player, lng: float, lat: float, name: str, is_public: bool, to
         flag_type=FlagType.NORMAL,
         last_visited_at=timezone.now(),
     )
+    flag_placed_record(player_id=player.pk)
     cell = _cell_of(flag)
     realtime.emit(
         cell, realtime.flag_placed(flag=flag_frame(flag), actor_id=str(player.pk), cell=cell)
@@ -236,6 +238,7 @@ def flag_visit(*, player, flag_id) -> FlagVisit:
     _debit(player.pk, cost, "This teleport")
     if not own and flag.owner_id and cost.get("gold"):
         InventoryRepository.credit(flag.owner_id, cost)
+        toll_record(payer_id=player.pk, owner_id=flag.owner_id, gold=cost["gold"])
     if own:
         FlagRepository.update(flag, last_visited_at=timezone.now(), is_abandoned=False)
     return FlagVisit(

@@ -195,6 +195,11 @@ def chat_muted(*, until: float | None) -> dict:
     return {"type": "chat.muted", "until": until}
 
 
+def leaderboard_rank(*, category: str, rank: int, score: int) -> dict:
+    """A player's rank on a leaderboard changed (sent to the player's group)."""
+    return {"type": "leaderboard.rank", "category": category, "rank": rank, "score": score}
+
+
 def emit(group: str, event: dict) -> None:
     """Send `event` to `group` once the current transaction commits."""
 
@@ -205,6 +210,16 @@ def emit(group: str, event: dict) -> None:
             logger.exception("could not emit %s to %s", event.get("type"), group)
 
     transaction.on_commit(send)
+
+
+async def send_events(events: list[tuple[str, dict]]) -> None:
+    """Send (group, event) pairs from async code whose data is committed already."""
+    layer = get_channel_layer()
+    for group, event in events:
+        try:
+            await layer.group_send(group, event)
+        except Exception as error:
+            layer_unreachable("send", group, error)
 
 
 # While Redis is away every channel-layer call fails; one line every ten

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from areas.api.urls import urlpatterns as area_urls
 from chat.api.urls import urlpatterns as room_urls
 from flags.api.urls import urlpatterns as flag_urls
+from leaderboards.api.urls import urlpatterns as leaderboard_urls
 from mmo.health import health
 from movement import live_map
 from movement.api import urls as movement_urls
@@ -17,6 +18,7 @@ api_urlpatterns = [
     path("areas/", include(area_urls)),
     path("flags/", include(movement_urls.flag_urlpatterns + flag_urls)),
     path("rooms/", include(room_urls)),
+    path("leaderboards/", include(leaderboard_urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -46,8 +46,10 @@ def move_player(
     if not within_range(lng, lat, live.anchors, limits):
         return Move(refused=OUT_OF_RANGE)
     # Spent only once the range rule passed: a refused move costs nothing.
-    if not live.allowance.spend(distance_m(live.lng, live.lat, lng, lat), now):
+    walked = distance_m(live.lng, live.lat, lng, lat)
+    if not live.allowance.spend(walked, now):
         return Move(refused=TOO_FAST)
+    world.walked.add(live.player_id, walked)
 
     live.lng, live.lat = lng, lat
     if direction is not None:

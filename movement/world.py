@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from redis.exceptions import RedisError
 
 from areas.repositories import AreaRepository
+from leaderboards.distance import WalkedDistances
+from leaderboards.services import distance_record
 from mmo import realtime
 from movement.area_index import AreaIndex
 from movement.interest import InterestCells
@@ -87,6 +89,8 @@ class World:
         self._presence_dirty: set[str] = set()
         # Rows of players who left, or of a failed flush, waiting to be written.
         self._pending: dict[str, PositionRow] = {}
+        # Metres walked in accepted moves, written to the leaderboard with the positions.
+        self.walked = WalkedDistances()
         self._flush_lock = asyncio.Lock()
         # Database writes run off the event loop, in a thread of their own, so
         # that a slow flush never holds up moves or the request thread.
@@ -178,6 +182,7 @@ class World:
         except Exception:
             # The row stays queued; the periodic flush retries it.
             logger.warning("could not write %s's position on leaving", player.player_id)
+        self.walked.forget(player.player_id)
         try:
             if player.player_id not in self.players:
                 await self.presence.remove(player.player_id)
@@ -233,18 +238,22 @@ class World:
     async def flush(self) -> int:
         """Write every accepted position not yet stored, in one batch."""
         async with self._flush_lock:
-            batch = self._take_batch()
-            if not batch:
+            batch, walked = self._take_batch(), self.walked.take()
+            if not batch and not walked:
                 return 0
             try:
-                written = await self.loop.run_in_executor(self._executor, _write_batch, batch)
+                written, notices = await self.loop.run_in_executor(
+                    self._executor, _write_batch, batch, walked
+                )
             except Exception:
                 # Keep them for the next attempt; versions make a retry harmless.
                 for row in batch:
                     self._queue(row)
+                self.walked.put_back(walked)
                 self.flush_failures += 1
                 raise
             self.flushed_rows += len(batch)
+            await realtime.send_events(notices)
             return written
 
     async def _flush_forever(self) -> None:
@@ -279,10 +288,10 @@ class World:
 
     def flush_at_exit(self) -> None:
         """Last resort at interpreter exit (SIGTERM): write what is still unsaved."""
-        batch = self._take_batch()
-        if batch:
+        batch, walked = self._take_batch(), self.walked.take()
+        if batch or walked:
             try:
-                _write_batch(batch)
+                _write_batch(batch, walked)
                 logger.info("wrote %d positions at exit", len(batch))
             except Exception:
                 logger.exception("could not write %d positions at exit", len(batch))
@@ -311,10 +320,16 @@ def _listed(entry, area_id: str | None, box) -> bool:
     return min_lng <= entry.lng <= max_lng and min_lat <= entry.lat <= max_lat
 
 
-def _write_batch(rows: list[PositionRow]) -> int:
+def _write_batch(rows: list[PositionRow], walked: dict[str, int]) -> tuple[int, list]:
+    """Store positions and the metres walked in one transaction; returns rows changed and
+    the rank events to send."""
     close_old_connections()
+    notices = []
     try:
-        return PositionRepository.write_batch(rows)
+        with transaction.atomic():
+            written = PositionRepository.write_batch(rows)
+            distance_record(walked=walked, notices=notices)
+        return written, notices
     finally:
         close_old_connections()
 

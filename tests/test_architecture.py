@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["players", "areas", "flags", "movement", "chat"]
+LAYERS = ["players", "leaderboards", "areas", "flags", "movement", "chat"]
 # mmo/ modules that assemble the apps into one project.
 MMO_ASSEMBLY = {"mmo/urls.py", "mmo/asgi.py"}
 

@@ -79,6 +79,7 @@ def aim_at_real_objects(case, player):
         "player_id": lambda: PlayerFactory().pk,
         "area_id": lambda: AreaFactory().pk,
         "room_id": lambda: room_with_a_message(player).pk,
+        "key": lambda: "monstersKilled",
     }
     for name in case.path_parameters:
         case.path_parameters[name] = str(real[name]())
@@ -101,9 +102,10 @@ def test_no_operation_fails_or_breaks_its_schema(case):
     case.call_and_validate(headers={"Authorization": f"Bearer {access}"}, checks=CHECKS)
 
 
-# Area writes, system flags and removing them are for staff: players only meet a 403.
+# Area writes, system flags and removing them, and posting scores are for staff: players
+# only meet a 403.
 staff_operations = schema.include(
-    path_regex=r"^/api/(areas|flags)/", method=["POST", "PATCH", "DELETE"]
+    path_regex=r"^/api/(areas|flags|leaderboards)/", method=["POST", "PATCH", "DELETE"]
 )
 
 

@@ -71,6 +71,7 @@ THIRD_PARTY_APPS = [
 ]
 LOCAL_APPS = [
     "players",
+    "leaderboards",
     "areas",
     "flags",
     "movement",
@@ -218,6 +219,8 @@ REST_FRAMEWORK = {
         "refresh": env.str("THROTTLE_REFRESH", default="30/minute"),
         # Per player, over REST and WebSocket together.
         "flag-actions": env.str("THROTTLE_FLAG_ACTIONS", default="30/minute"),
+        # Scores posted by a trusted caller (staff, a game service), per caller.
+        "leaderboard-writes": env.str("THROTTLE_LEADERBOARD_WRITES", default="600/minute"),
     },
     # Hops of trusted proxies in front of the server: the client address is
     # read that far back in X-Forwarded-For (0: the socket's peer, unspoofable).
@@ -389,6 +392,13 @@ CHAT_RETENTION_DAYS = env.int("CHAT_RETENTION_DAYS", default=90)
 WEBSOCKET_LIST_LIMIT = env.int("WEBSOCKET_LIST_LIMIT", default=500)
 # How far around the player a `request-flags` without area or box looks (metres).
 WEBSOCKET_FLAGS_AROUND_M = env.float("WEBSOCKET_FLAGS_AROUND_M", default=2000)
+
+# Leaderboards: the largest score a trusted caller may post, how many records a
+# read returns at most (top N, and on each side of a player), and how often at
+# most a connected player hears that their rank changed on one board (seconds).
+LEADERBOARD_MAX_SCORE = env.int("LEADERBOARD_MAX_SCORE", default=10**12)
+LEADERBOARD_MAX_LIMIT = env.int("LEADERBOARD_MAX_LIMIT", default=100)
+LEADERBOARD_RANK_UPDATE_INTERVAL = env.float("LEADERBOARD_RANK_UPDATE_INTERVAL", default=2.0)
 
 # Largest area boundary accepted, in vertices: bigger ones would slow every
 # point lookup and every client that draws them.

@@ -44,7 +44,8 @@ class PlayerListView(generics.ListAPIView):
         if len(given) != 1:
             raise ValidationError({"detail": ["Give exactly one of area, bbox or near + radius."]})
         if area_id:
-            if AreaRepository.get(area_id) is None:
+            # PostgreSQL text cannot hold NUL: no area has such an id.
+            if "\x00" in area_id or AreaRepository.get(area_id) is None:
                 raise NotFound("No area with this id.")
             queryset = PositionRepository.players_in_area(area_id)
         elif box is not None:

@@ -749,7 +749,7 @@ async def test_a_failed_flush_keeps_positions_for_the_next(connect, world, monke
     await client.move(10 * DEG_PER_M, 0)
     real_write = movement.world._write_batch
 
-    def database_restarting(rows):
+    def database_restarting(rows, walked):
         raise ConnectionError("the database is restarting")
 
     monkeypatch.setattr(movement.world, "_write_batch", database_restarting)

@@ -142,6 +142,7 @@ def test_players_by_area(player_api, player):
 
     assert usernames(player_api.get("/api/players/?area=city-area")) == [player.username]
     assert player_api.get("/api/players/?area=atlantis").status_code == 404
+    assert player_api.get("/api/players/?area=city%00area").status_code == 404
 
 
 @pytest.mark.parametrize(
