@@ -24,7 +24,9 @@ ACTIVE_FLAGS_KEY = cache.key("flags", "active")
 # A flag's territory on PostGIS: its disc (a geography buffer, in metres on the
 # spheroid) minus the union of the other players' territories that touch it
 # (found through the GiST index), made valid, kept as a MultiPolygon; and the
-# share of the disc it holds. `%(before)s` narrows the claims subtracted to
+# share of the disc it holds. Slivers left where edges nearly coincide (under
+# SMALLEST_PART_M2) are dropped: they hold no land and upset later overlays.
+# `%(before)s` narrows the claims subtracted to
 # those made before a given one (recomputing a flag that already stands).
 _LAND_SQL = """
 WITH disc AS (
@@ -38,16 +40,20 @@ WITH disc AS (
       AND other.owner_id <> %(owner)s
       {before}
 ), land AS (
-    SELECT disc.geom AS disc,
-           ST_Multi(ST_CollectionExtract(ST_MakeValid(
-               CASE WHEN taken.geom IS NULL THEN disc.geom
-                    ELSE ST_Difference(disc.geom, taken.geom) END
-           ), 3)) AS geom
+    SELECT disc.geom AS disc, (
+        SELECT COALESCE(ST_Multi(ST_Collect(part.geom)), ST_GeomFromText('MULTIPOLYGON EMPTY', 4326))
+        FROM ST_Dump(ST_CollectionExtract(ST_MakeValid(
+            CASE WHEN taken.geom IS NULL THEN disc.geom
+                 ELSE ST_Difference(disc.geom, taken.geom) END
+        ), 3)) AS part
+        WHERE ST_Area(part.geom::geography) >= %(smallest_part)s
+    ) AS geom
     FROM disc, taken
 )
 SELECT ST_AsBinary(land.geom), ST_Area(land.geom::geography) / ST_Area(land.disc::geography)
 FROM land
 """
+SMALLEST_PART_M2 = 1.0
 _BEFORE_SQL = "AND (other.claimed_at, other.id) < (%(claimed_at)s, %(flag_id)s)"
 
 
@@ -141,6 +147,7 @@ class FlagRepository:
                 "point": location.wkt,
                 "radius": float(radius),
                 "owner": str(owner_id),
+                "smallest_part": SMALLEST_PART_M2,
             }
             sql = _LAND_SQL.format(before=_BEFORE_SQL if before is not None else "")
             if before is not None:
@@ -158,7 +165,7 @@ class FlagRepository:
                 | Q(claimed_at=before.claimed_at, id__lt=before.pk)
             )
         taken = [from_geos(territory) for territory in others.values_list("territory", flat=True)]
-        land = land_left(disc, taken)
+        land = land_left(disc, taken, smallest_part_m2=SMALLEST_PART_M2)
         return Land(territory=to_geos(land), share=share_of(land, disc))
 
     @classmethod

@@ -254,16 +254,21 @@ def claim_disc(lng: float, lat: float, metres: float):
     return shapely.Polygon([*ring, ring[0]])
 
 
-def land_left(disc, taken):
+def land_left(disc, taken, *, smallest_part_m2: float = 1.0):
     """
     `disc` minus the union of `taken` (shapely geometries), valid, as a
-    MultiPolygon (empty if nothing is left).
+    MultiPolygon (empty if nothing is left), without slivers smaller than
+    `smallest_part_m2`.
     """
+    per_lng, per_lat = metres_per_degree(disc.centroid.y)
+    smallest = smallest_part_m2 / (per_lng * per_lat)
     taken = [geometry for geometry in taken if geometry is not None and not geometry.is_empty]
     land = shapely.difference(disc, shapely.union_all(taken)) if taken else disc
     land = shapely.make_valid(land)
     polygons = [
-        part for part in shapely.get_parts(land) if part.geom_type == "Polygon" and part.area > 0
+        part
+        for part in shapely.get_parts(shapely.get_parts(land))
+        if part.geom_type == "Polygon" and part.area >= smallest
     ]
     return shapely.MultiPolygon(polygons)
 
