@@ -109,8 +109,11 @@ def _search_within(player_id, lng, lat, search_m, step, radius_m, limit) -> list
     spots: list[Spot] = []
     for _, spot_lng, spot_lat in candidates[:MAX_TRIES]:
         disc = claim_disc(spot_lng, spot_lat, radius_m)
-        nearby = shapely.clip_by_rect(taken, *disc.bounds) if not taken.is_empty else None
-        land = land_left(disc, [nearby] if nearby is not None else [])
+        try:
+            nearby = shapely.intersection(taken, shapely.box(*disc.bounds))
+            land = land_left(disc, [nearby])
+        except shapely.errors.GEOSException:
+            continue  # a degenerate overlay: this spot is skipped, the next one tried
         share = share_of(land, disc)
         if share >= minimum:
             spots.append(

@@ -19,7 +19,7 @@ from flags import services
 from flags.models import Flag, FlagType
 from flags.repositories import FlagRepository
 from flags.sample_world import START_FLAG_ID, system_flag_id
-from mmo.geo import distance_m, point
+from mmo.geo import distance_m, metres_per_degree, point
 from movement.models import PlayerPosition
 from players.models import Inventory
 from players.services import player_register
@@ -100,10 +100,28 @@ def test_own_flags_may_overlap(seeded, requires_postgis):
     assert share_of(second) == pytest.approx(1.0)
 
 
+@pytest.mark.smoke
 def test_system_flags_claim_no_land(seeded):
     assert Flag.objects.get(pk=START_FLAG_ID).territory is None
     # The start flag stands at (0, 0); a flag right beside it holds everything.
     assert place(PlayerFactory(), north_of_equator(5)).territory.area > 0
+
+
+@pytest.mark.smoke
+def test_two_players_land_never_overlaps_on_either_database(seeded):
+    first = place(PlayerFactory(), north_of_equator(-300))
+    second = place(PlayerFactory(), north_of_equator(300))
+    first.refresh_from_db()
+    second.refresh_from_db()
+
+    per_lng, per_lat = metres_per_degree(0.0)
+    square_metres = per_lng * per_lat
+    assert first.territory.intersection(second.territory).area * square_metres < 1.0
+    # Centres 600 m apart: the lens they share (28 % of a disc) stays the first's.
+    assert second.territory.area / first.territory.area == pytest.approx(0.715, abs=0.01)
+    services.flag_remove(player=first.owner, flag_id=first.pk)
+    second.refresh_from_db()
+    assert second.territory.area * square_metres == pytest.approx(785_000, rel=0.01)
 
 
 # The boundaries ----------------------------------------------------------------------------
@@ -128,6 +146,7 @@ def test_a_spot_on_the_edge_of_anothers_territory_is_refused(seeded, requires_po
     assert share_of(outside) == pytest.approx(0.61, abs=0.01)
 
 
+@pytest.mark.smoke
 def test_a_spot_leaving_too_small_a_territory_is_refused(seeded):
     neighbour = PlayerFactory()
     place(neighbour, north_of_equator(60 - 505))
@@ -203,6 +222,7 @@ def test_an_abandoned_flag_is_taken_over_with_its_hardening(seeded, requires_pos
     assert largest_overlap_m2() < 1.0
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize(
     "fields, code",
     [
@@ -219,6 +239,7 @@ def test_what_cannot_be_taken_over(seeded, fields, code):
     assert Flag.objects.get(pk=flag.pk).owner_id != me.pk
 
 
+@pytest.mark.smoke
 def test_takeover_over_rest(seeded):
     flag = FlagFactory(location=north_of_equator(0), is_abandoned=True)
     me = PlayerFactory()
@@ -236,6 +257,7 @@ def test_takeover_over_rest(seeded):
 # Where may I build? ------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_spots_are_nearest_first_and_each_can_be_placed(seeded):
     me = PlayerFactory()
     place(PlayerFactory(), north_of_equator(0))

@@ -42,6 +42,7 @@ async def walk_north(client, world, start_m: float, end_m: float, step_m: float 
     return frames
 
 
+@pytest.mark.smoke
 async def test_walking_into_and_out_of_another_players_territory(connect, world, settings):
     settings.MOVEMENT_FLUSH_INTERVAL = 3600
     owner = await database_sync_to_async(PlayerFactory)()
