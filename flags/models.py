@@ -61,6 +61,12 @@ class Flag(models.Model):
             # Every placement asks for the largest radius (how far to look for
             # conflicts); without this index that is a scan of every flag.
             models.Index(fields=["radius"], name="flags_radius_idx"),
+            # New players and first flags look for the start hubs: a handful of rows.
+            models.Index(
+                fields=["is_start_hub"],
+                condition=Q(is_start_hub=True),
+                name="flags_start_hubs_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

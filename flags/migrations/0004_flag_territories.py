@@ -28,6 +28,14 @@ class Migration(migrations.Migration):
                 "flag within FLAG_HUB_RANGE_M of it.",
             ),
         ),
+        migrations.AddIndex(
+            model_name="flag",
+            index=models.Index(
+                condition=Q(is_start_hub=True),
+                fields=["is_start_hub"],
+                name="flags_start_hubs_idx",
+            ),
+        ),
         migrations.AddConstraint(
             model_name="flag",
             constraint=models.CheckConstraint(
