@@ -13,9 +13,9 @@ the limit, and the largest count under it is reported per process count.
 
 The load generator runs in `--workers` processes on the same machine as the
 servers, Redis and PostgreSQL: it takes its share of the cores, so the counts
-are a floor for a server with a machine of its own. The world is seeded first
-and the servers run with the load tool's placement settings, so that every
-player has a flag of their own within --radius of the start point.
+are a floor for a server with a machine of its own. The world is seeded first;
+every player settles on a flag of their own under the game's rules, at the
+land the server offers nearest to a spot within --radius of the start point.
 """
 
 import argparse
@@ -29,9 +29,6 @@ import time
 from pathlib import Path
 
 from _servers import COMMANDS, ROOT, Server, production_environment
-
-sys.path.insert(0, str(ROOT))
-from loadtest import placement_settings  # noqa: E402
 
 LIMIT_P99_MS = 100.0
 
@@ -138,7 +135,7 @@ def main() -> None:
                     Server(
                         arguments.server,
                         arguments.app,
-                        production_environment(**placement_settings(arguments.radius)),
+                        production_environment(),
                         work / f"server-{processes}-{players}-{n}.log",
                     )
                     for n in range(processes)

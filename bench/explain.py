@@ -93,12 +93,12 @@ def fill(*, players: int, areas_per_side: int) -> None:
         cursor.execute(
             "INSERT INTO flags (id, owner_id, name, location, radius, visual_boundary, is_public,"
             " toll, is_hardened, is_abandoned, health, flag_type, last_visited_at, created_at,"
-            " updated_at)"
+            " updated_at, claimed_at, is_start_hub)"
             " SELECT gen_random_uuid(), player_id, %(prefix)s || 'flag',"
             " ST_SetSRID(ST_MakePoint(ST_X(location) + (random() * 2 - 1) * 0.004,"
             " ST_Y(location) + (random() * 2 - 1) * 0.003), 4326),"
             " %(radius)s, %(visual)s, true, 0, false, false, %(health)s, 'normal',"
-            " now(), now() - random() * interval '30 days', now()"
+            " now(), now() - random() * interval '30 days', now(), now(), false"
             f" FROM player_positions WHERE player_id IN ({mine})",
             {
                 **pattern,
@@ -107,6 +107,12 @@ def fill(*, players: int, areas_per_side: int) -> None:
                 "visual": settings.FLAG_VISUAL_BOUNDARY_M,
                 "health": settings.FLAG_HEALTH,
             },
+        )
+        # Each flag holds its whole disc (the bench's flags overlap: plans, not rules, matter here).
+        cursor.execute(
+            "UPDATE flags SET territory = ST_Multi(ST_Buffer(location::geography, radius)::geometry)"
+            " WHERE name = %(prefix)s || 'flag'",
+            {"prefix": PREFIX},
         )
         # A grid of octagons (8 vertices) over the region, with gaps between them.
         step_lng, step_lat = 2 * d_lng / areas_per_side, 2 * d_lat / areas_per_side
@@ -176,7 +182,10 @@ class Reviewed:
         table = sql.split(" FROM ", 1)[1].split()[0].strip('"') if " FROM " in sql else ""
         if verb == "update":
             table = sql.split()[1].strip('"')
-        ops = [op for op in ("ST_DWithin", "ST_Distance", "ST_Intersects", "ST_Contains", "MAX(")
+        if verb == "with":  # a territory: the land a flag would hold
+            verb, table = "land", "flags"
+        ops = [op for op in ("ST_DWithin", "ST_Distance", "ST_Intersects", "ST_Contains",
+                             "ST_Difference", "MAX(")
                if op in sql]  # fmt: skip
         if "ORDER BY" in sql and "distance" in sql.split("ORDER BY", 1)[1]:
             ops.append("order by distance")
@@ -207,7 +216,7 @@ def reviewing(scenario: str, reviewed: list[Reviewed]):
 
     def wrapper(execute, sql, params, many, context):
         verb = sql.lstrip().split(None, 1)[0].upper()
-        if many or verb not in {"SELECT", "UPDATE"} or "pg_advisory" in sql:
+        if many or verb not in {"SELECT", "WITH", "UPDATE"} or "pg_advisory" in sql:
             return execute(sql, params, many, context)
         cursor = context["cursor"].cursor  # the driver's: no wrapper around it
         if verb == "UPDATE":
@@ -285,6 +294,10 @@ def scenarios(player, flag, position, other_flag) -> list[tuple[str, object]]:
         ),
         ("GET /api/areas/?bbox", lambda: rest_get(f"/api/areas/?bbox={bbox}", player)),
         ("ws get-flags (box)", lambda: _flags_in_box(box, settings.WEBSOCKET_LIST_LIMIT)),
+        (
+            "GET /api/flags/spots/",
+            lambda: rest_get(f"/api/flags/spots/?near={lng:.6f},{lat:.6f}&limit=3", player),
+        ),
         ("flag_place", place_flag),
         (
             "player_teleport",

@@ -1,5 +1,12 @@
 """A flag as the game client's frames carry it (WebSocket, events)."""
 
+import json
+
+
+def territory_geojson(territory) -> dict | None:
+    """A territory as a GeoJSON MultiPolygon, or None for a flag that holds no land."""
+    return json.loads(territory.geojson) if territory is not None else None
+
 
 def flag_frame(flag) -> dict:
     return {
@@ -15,4 +22,6 @@ def flag_frame(flag) -> dict:
         "isAbandoned": flag.is_abandoned,
         "health": flag.health,
         "type": flag.flag_type,
+        "isStartHub": flag.is_start_hub,
+        "territory": territory_geojson(flag.territory),
     }

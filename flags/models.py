@@ -37,6 +37,19 @@ class Flag(models.Model):
     health = models.IntegerField(default=200)
     flag_type = models.CharField(max_length=20, choices=FlagType.choices, default=FlagType.NORMAL)
     last_visited_at = models.DateTimeField(default=timezone.now)
+    # The land the flag holds: its claim disc minus the territories of other
+    # players' flags that claimed before it (docs/game-rules.md). Empty for
+    # system flags and abandoned flags, which hold none.
+    territory = models.MultiPolygonField(srid=4326, null=True, blank=True)
+    # When the current claim began (placing, taking over, reclaiming): who
+    # came first where discs overlap. Read from the database's clock once the
+    # placement holds its locks, so claims that conflict are strictly ordered.
+    claimed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    is_start_hub = models.BooleanField(
+        default=False,
+        help_text="System flags only: new players start here and may place a first flag "
+        "within FLAG_HUB_RANGE_M of it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -48,6 +61,12 @@ class Flag(models.Model):
             # Every placement asks for the largest radius (how far to look for
             # conflicts); without this index that is a scan of every flag.
             models.Index(fields=["radius"], name="flags_radius_idx"),
+            # New players and first flags look for the start hubs: a handful of rows.
+            models.Index(
+                fields=["is_start_hub"],
+                condition=Q(is_start_hub=True),
+                name="flags_start_hubs_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -68,6 +87,10 @@ class Flag(models.Model):
             models.CheckConstraint(
                 condition=~Q(flag_type="normal") | Q(owner__isnull=False),
                 name="flags_normal_flags_owned",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_start_hub=False) | Q(flag_type="system"),
+                name="flags_start_hubs_are_system_flags",
             ),
         ]
 

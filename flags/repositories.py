@@ -1,14 +1,16 @@
 """Data access for flags; the list of active flags is cached."""
 
 import math
+from dataclasses import dataclass
 
-from django.contrib.gis.geos import Point, Polygon
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point, Polygon
 from django.db import connection
-from django.db.models import F, Max, QuerySet
+from django.db.models import Max, Q, QuerySet
+from django.utils import timezone
 
 from flags.models import Flag, FlagType
 from mmo import cache
-from mmo.geo import distance_to, within_metres
+from mmo.geo import claim_disc, from_geos, land_left, share_of, to_geos, within_metres
 
 # Advisory locks for placements: namespaces of their own, cells of 0.02° (about 2.2 km).
 PLACEMENT_ROW_NAMESPACE = 0x6D6D6F00  # "mmo\0"
@@ -18,6 +20,49 @@ MAX_LOCKED_CELLS_PER_ROW = 16
 METRES_PER_DEGREE_LAT = 110_574.0
 
 ACTIVE_FLAGS_KEY = cache.key("flags", "active")
+
+# A flag's territory on PostGIS: its disc (a geography buffer, in metres on the
+# spheroid) minus the union of the other players' territories that touch it
+# (found through the GiST index), made valid, kept as a MultiPolygon; and the
+# share of the disc it holds. Slivers left where edges nearly coincide (under
+# SMALLEST_PART_M2) are dropped: they hold no land and upset later overlays.
+# `%(before)s` narrows the claims subtracted to
+# those made before a given one (recomputing a flag that already stands).
+_LAND_SQL = """
+WITH disc AS (
+    SELECT ST_Buffer(ST_GeogFromText(%(point)s), %(radius)s)::geometry AS geom
+), taken AS (
+    SELECT ST_Union(other.territory) AS geom
+    FROM flags other, disc
+    WHERE other.territory && disc.geom
+      AND ST_Intersects(other.territory, disc.geom)
+      AND other.owner_id IS NOT NULL
+      AND other.owner_id <> %(owner)s
+      {before}
+), land AS (
+    SELECT disc.geom AS disc, (
+        SELECT COALESCE(ST_Multi(ST_Collect(part.geom)), ST_GeomFromText('MULTIPOLYGON EMPTY', 4326))
+        FROM ST_Dump(ST_CollectionExtract(ST_MakeValid(
+            CASE WHEN taken.geom IS NULL THEN disc.geom
+                 ELSE ST_Difference(disc.geom, taken.geom) END
+        ), 3)) AS part
+        WHERE ST_Area(part.geom::geography) >= %(smallest_part)s
+    ) AS geom
+    FROM disc, taken
+)
+SELECT ST_AsBinary(land.geom), ST_Area(land.geom::geography) / ST_Area(land.disc::geography)
+FROM land
+"""
+SMALLEST_PART_M2 = 1.0
+_BEFORE_SQL = "AND (other.claimed_at, other.id) < (%(claimed_at)s, %(flag_id)s)"
+
+
+@dataclass(frozen=True)
+class Land:
+    """The territory a flag would hold at a spot, and its share of the full disc."""
+
+    territory: MultiPolygon
+    share: float
 
 
 class FlagRepository:
@@ -52,51 +97,165 @@ class FlagRepository:
     def delete(flag: Flag) -> None:
         flag.delete()
 
-    @classmethod
-    def abandon_unvisited_since(cls, horizon, *, now) -> dict:
-        """
-        Mark normal flags not visited since `horizon` abandoned, in one UPDATE;
-        returns how many each owner lost. (A bulk update sends no post_save.)
-        """
-        stale = list(
-            Flag.objects.select_for_update()
-            .filter(flag_type=FlagType.NORMAL, is_abandoned=False, last_visited_at__lt=horizon)
-            .values_list("pk", "owner_id")
-        )
-        owners: dict = {}
-        for _, owner_id in stale:
-            owners[owner_id] = owners.get(owner_id, 0) + 1
-        if stale:
-            Flag.objects.filter(pk__in=[pk for pk, _ in stale]).update(
-                is_abandoned=True, updated_at=now
+    @staticmethod
+    def unvisited_since(horizon) -> list:
+        """Ids of standing normal flags not visited since `horizon`, oldest claim first."""
+        return list(
+            Flag.objects.filter(
+                flag_type=FlagType.NORMAL, is_abandoned=False, last_visited_at__lt=horizon
             )
-            cls.invalidate()
-        return owners
+            .order_by("claimed_at", "id")
+            .values_list("pk", flat=True)
+        )
 
     @staticmethod
     def largest_radius() -> float:
         return Flag.objects.aggregate(largest=Max("radius"))["largest"] or 0.0
 
+    # Territories ---------------------------------------------------------------------
+
     @staticmethod
-    def too_close_for(location: Point, separation: float, *, owner_id, max_radius: float):
-        """
-        The nearest standing flag of another player closer to `location` than
-        `separation` plus its own radius (system flags never count), with its
-        `distance` in metres; None if there is none. The GiST index narrows the
-        search to `separation + max_radius`, the exact test runs on the rest.
-        """
-        others = (
-            Flag.objects.filter(is_abandoned=False, owner__isnull=False)
-            .exclude(owner_id=owner_id)
-            .exclude(flag_type=FlagType.SYSTEM)
-            .filter(within_metres("location", location, separation + max_radius))
+    def claims_of_others(owner_id) -> QuerySet[Flag]:
+        """Flags holding land that are not `owner_id`'s."""
+        return Flag.objects.filter(territory__isnull=False, owner__isnull=False).exclude(
+            owner_id=owner_id
         )
+
+    @classmethod
+    def claimant_at(cls, location: Point, *, owner_id) -> Flag | None:
+        """The other player's flag whose territory covers `location` (its edge included)."""
         return (
-            others.annotate(distance=distance_to("location", location))
-            .filter(distance__lt=F("radius") + separation)
-            .order_by("distance")
+            cls.claims_of_others(owner_id)
+            .select_related("owner")
+            .filter(territory__intersects=location)
+            .order_by("claimed_at", "id")
             .first()
         )
+
+    @classmethod
+    def land_for(
+        cls, location: Point, radius: float, *, owner_id, before: Flag | None = None
+    ) -> Land:
+        """
+        The land a flag of `owner_id` at `location` would hold: its disc minus
+        the territories of other players' flags (only those claimed before
+        `before`, if given). PostGIS computes it on PostGIS; elsewhere GEOS
+        does, in the portable form of mmo/geo.py.
+        """
+        if connection.vendor == "postgresql":
+            params = {
+                "point": location.wkt,
+                "radius": float(radius),
+                "owner": str(owner_id),
+                "smallest_part": SMALLEST_PART_M2,
+            }
+            sql = _LAND_SQL.format(before=_BEFORE_SQL if before is not None else "")
+            if before is not None:
+                params.update(claimed_at=before.claimed_at, flag_id=before.pk)
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                wkb, share = cursor.fetchone()
+            territory = GEOSGeometry(memoryview(wkb), srid=4326)
+            return Land(territory=territory, share=float(share or 0.0))
+        disc = claim_disc(location.x, location.y, radius)
+        others = cls.claims_of_others(owner_id).filter(territory__intersects=to_geos(disc).envelope)
+        if before is not None:
+            others = others.filter(
+                Q(claimed_at__lt=before.claimed_at)
+                | Q(claimed_at=before.claimed_at, id__lt=before.pk)
+            )
+        taken = [from_geos(territory) for territory in others.values_list("territory", flat=True)]
+        land = land_left(disc, taken, smallest_part_m2=SMALLEST_PART_M2)
+        return Land(territory=to_geos(land), share=share_of(land, disc))
+
+    @classmethod
+    def claim(cls, flag: Flag) -> Flag:
+        """Recompute and store `flag`'s territory against the claims made before it."""
+        if flag.owner_id is None or flag.is_abandoned:
+            territory = None
+        else:
+            territory = cls.land_for(
+                flag.location, flag.radius, owner_id=flag.owner_id, before=flag
+            ).territory
+        Flag.objects.filter(pk=flag.pk).update(territory=territory)
+        flag.territory = territory
+        return flag
+
+    @staticmethod
+    def claims_after(flag: Flag, metres: float) -> list[Flag]:
+        """
+        Other players' flags holding land within `metres` of `flag` that
+        claimed after it, in the order they claimed: those whose land may
+        grow when `flag` lets go of its own.
+        """
+        return list(
+            Flag.objects.filter(territory__isnull=False, owner__isnull=False)
+            .exclude(owner_id=flag.owner_id)
+            .exclude(pk=flag.pk)
+            .filter(
+                Q(claimed_at__gt=flag.claimed_at) | Q(claimed_at=flag.claimed_at, id__gt=flag.pk)
+            )
+            .filter(within_metres("location", flag.location, metres))
+            .order_by("claimed_at", "id")
+        )
+
+    @staticmethod
+    def territories(flag_ids=None) -> list[tuple]:
+        """
+        (id, owner_id, is_public, toll, claimed_at, territory) of flags holding
+        land: all of them, or those of `flag_ids` (the in-memory territory index).
+        """
+        flags = Flag.objects.filter(territory__isnull=False, owner__isnull=False)
+        if flag_ids is not None:
+            flags = flags.filter(pk__in=list(flag_ids))
+        return list(
+            flags.values_list("id", "owner_id", "is_public", "toll", "claimed_at", "territory")
+        )
+
+    @staticmethod
+    def in_disc_box(location: Point, metres: float) -> QuerySet[Flag]:
+        """Flags holding land within a box of `metres` around `location` (the spots search)."""
+        return Flag.objects.filter(
+            territory__isnull=False,
+            owner__isnull=False,
+            territory__intersects=to_geos(claim_disc(location.x, location.y, metres)).envelope,
+        )
+
+    @staticmethod
+    def database_now():
+        """
+        The database's clock now (not the transaction's start): claims that
+        queue for the same locks are stamped in the order they got them.
+        """
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT clock_timestamp()")
+                return cursor.fetchone()[0]
+        return timezone.now()
+
+    # Start hubs ---------------------------------------------------------------------
+
+    @staticmethod
+    def start_hubs() -> list[Flag]:
+        return list(
+            Flag.objects.filter(is_start_hub=True, flag_type=FlagType.SYSTEM).order_by(
+                "created_at", "id"
+            )
+        )
+
+    @staticmethod
+    def claims_near(location: Point, metres: float) -> int:
+        """How many players' standing flags lie within `metres` of `location`."""
+        return (
+            Flag.objects.filter(owner__isnull=False, is_abandoned=False)
+            .filter(within_metres("location", location, metres))
+            .count()
+        )
+
+    @staticmethod
+    def standing_of_players() -> QuerySet[Flag]:
+        """Players' standing flags (where a first flag may join a settlement)."""
+        return Flag.objects.filter(owner__isnull=False, is_abandoned=False)
 
     @staticmethod
     def lock_region(location: Point, metres: float) -> None:

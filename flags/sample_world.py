@@ -1,6 +1,7 @@
 """
 The sample world every installation starts with: three areas around the start
-point and the system flags (the start flag and one portal per continent).
+point and the system flags (the start flag and one portal per continent), each
+of them a start hub where new players begin.
 """
 
 import uuid
@@ -110,6 +111,7 @@ def sample_world_load() -> dict[str, int]:
                 "flag_type": FlagType.SYSTEM,
                 "is_public": True,
                 "is_hardened": True,
+                "is_start_hub": True,
             },
         )
         counts["flags_created"] += created

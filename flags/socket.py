@@ -24,6 +24,7 @@ from mmo.geo import point
 from mmo.socket.protocol import ProtocolError, error_frame
 from mmo.socket.protocol import boolean as read_boolean
 from mmo.socket.protocol import integer as read_integer
+from mmo.socket.protocol import position as read_position
 from mmo.socket.protocol import text as read_text
 from mmo.socket.registry import (
     boolean,
@@ -158,11 +159,16 @@ async def place_flag(connection, data, now):
     if not isinstance(placed, services.FlagActionRefused):
         await connection.send_frame("flag-placed", {"success": True, "flag": flag_frame(placed)})
     elif speaks_client_dialect(connection):
-        await connection.send_frame("flag-placed", _refusal(placed))
+        await connection.send_frame("flag-placed", {**_refusal(placed), **_spot_of(placed)})
     else:
-        await connection.send_frame(
-            "flag-placement-failed", {"reason": placed.reason, "code": placed.code}
-        )
+        await connection.send_frame("flag-placement-failed", _placement_refusal(placed))
+
+
+def _placement_refusal(refused: services.FlagActionRefused) -> dict:
+    failure = {"reason": refused.reason, "code": refused.code}
+    if refused.spot is not None:
+        failure["nearestSpot"] = refused.spot.frame()
+    return failure
 
 
 @message("harden-flag", schema={"flagId": identifier()})
@@ -203,9 +209,55 @@ async def remove_flag(connection, data, now):
         )
 
 
+def _spot_of(refused: services.FlagActionRefused) -> dict:
+    return {"nearestSpot": refused.spot.frame()} if refused.spot is not None else {}
+
+
 def _refusal(refused: services.FlagActionRefused) -> dict:
     """A refusal in the client's dialect: `success: false` and the reason as `error`."""
     return {"success": False, "error": refused.reason, "code": refused.code}
+
+
+@message("takeover-flag", schema={"flagId": identifier()})
+async def takeover_flag(connection, data, now):
+    flag_id = data["flagId"]
+    taken = await _act(connection, services.flag_takeover, flag_id=flag_id)
+    refused = isinstance(taken, services.FlagActionRefused)
+    if speaks_client_dialect(connection):
+        if refused:
+            await connection.send(error_frame(taken.code, taken.reason))
+        else:
+            await connection.send_frame("flag-updated", {"flag": flag_frame(taken)})
+    elif refused:
+        await connection.send_frame(
+            "flag-takeover-failed", {"flagId": flag_id, "reason": taken.reason, "code": taken.code}
+        )
+    else:
+        await connection.send_frame(
+            "flag-taken-over", {"success": True, "flagId": flag_id, "flag": flag_frame(taken)}
+        )
+
+
+# Where may I build? ---------------------------------------------------------------------
+
+
+@message("find-flag-spots", schema={"position": mapping(), "limit": integer()})
+async def find_flag_spots(connection, data, now):
+    """Spots where the player may place a flag now, near a point (or where they stand)."""
+    if data["position"] is not None:
+        lng, lat = read_position(data)
+    else:
+        lng, lat = connection.live.lng, connection.live.lat
+    limit = data["limit"]
+    if limit is not None and limit < 1:
+        raise ProtocolError("invalid_data", "`limit` must be at least 1.")
+    spots = await database_sync_to_async(services.flag_spots)(
+        player=connection.player, lng=lng, lat=lat, limit=limit
+    )
+    await connection.send_frame(
+        "flag-spots",
+        {"near": {"lat": lat, "lng": lng}, "spots": [spot.frame() for spot in spots]},
+    )
 
 
 # Heard from nearby ---------------------------------------------------------------------

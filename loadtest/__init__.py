@@ -10,20 +10,14 @@ it can run on a machine of its own; it is not part of the server's image.
 The servers need, for a run:
 - a registration throttle that lets the players in: THROTTLE_REGISTER=100000/minute
   (every player registers from this machine's address);
-- a seeded world (`manage.py seed_world`): first flags are measured from the start flag;
-- to spread the players over --radius around the start point (the default
-  --centre), placement rules that let every player's flag stand there:
-  FLAG_PLACEMENT_RANGE_M=<radius + 100> FLAG_SEPARATION_M=0 FLAG_RADIUS_M=1
-  (`loadtest.placement_settings(radius)`). The rules a move is checked against
-  do not change.
+- a seeded world (`manage.py seed_world`): its start hubs are where first flags may stand.
 
-Under the game's own placement rules (docs/game-rules.md) only a few players'
-flags fit: a first flag stands within 600 m of the start flag and 1,000 m from
-other players' flags. A player whose flag is refused plays around the start
-point instead; the report counts the refusals by code (`flags_refused`). The
-players stay registered after the run (named sim<6 hex digits>_<n>).
+Each player picks a spot scattered within --radius of --centre and settles under the game's
+own rules (docs/game-rules.md): it asks the server where it may build nearest to that spot
+(`GET /api/flags/spots/`), places its flag at the first spot offered (asking again if another
+player took it meanwhile) and teleports onto it. Players near the start spread out as land
+fills: the first ones get the spots they picked, later ones the nearest free land. A player
+whose flag is refused (no world, say) plays where the server put them at registration; the
+report counts the refusals by code (`flags_refused`). The players stay registered after the
+run (named sim<6 hex digits>_<n>).
 """
-
-from loadtest.world import placement_settings
-
-__all__ = ["placement_settings"]

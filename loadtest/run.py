@@ -65,8 +65,8 @@ async def prepare(config: Config, progress=None) -> list[SimulatedPlayer]:
     if progress and refused:
         progress(
             f"{sum(refused.values())} flags refused ({dict(refused)}): those players play "
-            "around the start point; see `python -m loadtest --help` for the server settings "
-            "that spread them"
+            "where the server put them at registration (is the world seeded? "
+            "`python -m loadtest --help`)"
         )
     return players
 

@@ -10,22 +10,6 @@ METRES_PER_DEGREE = 111_320.0
 FLAG_NAME = "Load test base"
 
 
-def placement_settings(radius: float) -> dict[str, str]:
-    """
-    Server settings under which every player of a run scattered within
-    `radius` metres of the start point (the default `--centre`, like the
-    server's GAME_START_POINT) gets a flag of their own: the first
-    flag may stand anywhere in the scatter, and players' flags only 1 m apart
-    (a flag's radius must be positive).
-    """
-    return {
-        # The margin covers the scatter's flat-earth arithmetic against the server's spheroid.
-        "FLAG_PLACEMENT_RANGE_M": f"{radius + 100:g}",
-        "FLAG_SEPARATION_M": "0",
-        "FLAG_RADIUS_M": "1",
-    }
-
-
 def scatter(centre: tuple[float, float], radius: float, rng: random.Random) -> tuple[float, float]:
     """A spot uniformly spread within `radius` metres of the centre (lng, lat)."""
     distance = radius * math.sqrt(rng.random())
@@ -43,26 +27,62 @@ class Settled:
     refusal: str | None  # the server's code when it refused the flag
 
 
+# Rounds of asking for spots and placing there: players settling at the same
+# time near each other may take a spot another was offered; it asks again.
+SETTLE_ROUNDS = 4
+SPOTS_PER_ROUND = 3
+# Refusals another player's flag placed meanwhile explains: ask again.
+TAKEN_MEANWHILE = {"claimed_land", "too_little_land"}
+
+
 def settle(server: str, token: str, lng: float, lat: float) -> Settled:
     """
-    Place the player's flag at the spot and teleport them onto it (free on
-    one's own flag). If the rules refuse the flag, the player stays where the
-    server put them at registration, the start point, and may roam there.
+    Ask the server where the player may build nearest to the spot, place the
+    player's flag there and teleport them onto it (free on one's own flag).
+    If the server offers no land or refuses every spot, the player stays
+    where the server put them at registration (a start hub) and may roam there.
     """
-    spot = {"position": {"lat": lat, "lng": lng}, "name": FLAG_NAME}
-    status, answer = http_json("POST", f"{server}/api/flags/", spot, token)
-    if status == 201:
+    refusal = None
+    for _ in range(SETTLE_ROUNDS):
         status, answer = http_json(
-            "POST", f"{server}/api/flags/{answer['id']}/teleport/", None, token
+            "GET",
+            f"{server}/api/flags/spots/?near={lng},{lat}&limit={SPOTS_PER_ROUND}",
+            None,
+            token,
         )
         if status != 200:
-            raise RuntimeError(f"teleport to one's own flag: {status} {answer}")
-        position, refusal = answer["position"], None
-    elif status in (400, 403) and isinstance(answer, dict) and "code" in answer:
-        refusal = answer["code"]
-        status, position = http_json("GET", f"{server}/api/players/me/position/", None, token)
-        if status != 200:
-            raise RuntimeError(f"GET /api/players/me/position/: {status} {position}")
-    else:
-        raise RuntimeError(f"POST /api/flags/: {status} {answer}")
+            raise RuntimeError(f"GET /api/flags/spots/: {status} {answer}")
+        # No land offered: placing at the spot itself gets the server's reason.
+        offered = [spot["position"] for spot in answer["spots"]] or [{"lat": lat, "lng": lng}]
+        for position in offered:
+            placed, refusal = _place(server, token, position)
+            if placed is not None:
+                return _teleport(server, token, placed)
+            if refusal not in TAKEN_MEANWHILE:
+                break
+        if refusal not in TAKEN_MEANWHILE:
+            break
+    status, position = http_json("GET", f"{server}/api/players/me/position/", None, token)
+    if status != 200:
+        raise RuntimeError(f"GET /api/players/me/position/: {status} {position}")
     return Settled(position["lng"], position["lat"], refusal)
+
+
+def _place(server: str, token: str, position: dict) -> tuple[str | None, str | None]:
+    """(the new flag's id, None), or (None, the server's refusal code)."""
+    status, answer = http_json(
+        "POST", f"{server}/api/flags/", {"position": position, "name": FLAG_NAME}, token
+    )
+    if status == 201:
+        return answer["id"], None
+    if status in (400, 403) and isinstance(answer, dict) and "code" in answer:
+        return None, answer["code"]
+    raise RuntimeError(f"POST /api/flags/: {status} {answer}")
+
+
+def _teleport(server: str, token: str, flag_id: str) -> Settled:
+    status, answer = http_json("POST", f"{server}/api/flags/{flag_id}/teleport/", None, token)
+    if status != 200:
+        raise RuntimeError(f"teleport to one's own flag: {status} {answer}")
+    position = answer["position"]
+    return Settled(position["lng"], position["lat"], None)

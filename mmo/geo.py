@@ -6,6 +6,7 @@ Coordinates are WGS84 (SRID 4326), x = longitude, y = latitude.
 
 import math
 
+import shapely
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point, Polygon
 from django.contrib.gis.measure import D
@@ -218,3 +219,69 @@ def distance_m(lng1: float, lat1: float, lng2: float, lat2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     h = math.sin(d_phi / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(d_lambda / 2) ** 2
     return 2 * _MEAN_RADIUS * math.asin(min(1.0, math.sqrt(h)))
+
+
+# Territories: land a disc keeps beside other claims ---------------------------------
+# The portable form of what PostGIS computes with geography buffers and
+# ST_Difference (flags/repositories.py chooses): discs drawn in lng/lat from
+# the ellipsoid's local radii, differences taken by GEOS (shapely). Over a
+# disc of a few hundred metres, lng/lat is a linear map of the ground, so a
+# ratio of areas in degrees is the ratio in square metres.
+
+# Points on a disc's outline: PostGIS's ST_Buffer default (8 per quarter circle).
+DISC_SEGMENTS = 32
+
+
+def metres_per_degree(lat: float) -> tuple[float, float]:
+    """Metres per degree of longitude and of latitude at `lat` (the ellipsoid's local radii)."""
+    phi = math.radians(lat)
+    w = math.sqrt(1 - _E2 * math.sin(phi) ** 2)
+    meridian_radius = _A * (1 - _E2) / (w * w * w)
+    normal_radius = _A / w
+    return (
+        max(normal_radius * math.cos(phi), 1e-9) * math.pi / 180.0,
+        meridian_radius * math.pi / 180.0,
+    )
+
+
+def claim_disc(lng: float, lat: float, metres: float):
+    """A shapely polygon (lng/lat) of the points within `metres` of (lng, lat)."""
+    per_lng, per_lat = metres_per_degree(lat)
+    angles = [2 * math.pi * n / DISC_SEGMENTS for n in range(DISC_SEGMENTS)]
+    ring = [
+        (lng + metres * math.sin(a) / per_lng, lat + metres * math.cos(a) / per_lat) for a in angles
+    ]
+    return shapely.Polygon([*ring, ring[0]])
+
+
+def land_left(disc, taken, *, smallest_part_m2: float = 1.0):
+    """
+    `disc` minus the union of `taken` (shapely geometries), valid, as a
+    MultiPolygon (empty if nothing is left), without slivers smaller than
+    `smallest_part_m2`.
+    """
+    per_lng, per_lat = metres_per_degree(disc.centroid.y)
+    smallest = smallest_part_m2 / (per_lng * per_lat)
+    taken = [geometry for geometry in taken if geometry is not None and not geometry.is_empty]
+    land = shapely.difference(disc, shapely.union_all(taken)) if taken else disc
+    land = shapely.make_valid(land)
+    polygons = [
+        part
+        for part in shapely.get_parts(shapely.get_parts(land))
+        if part.geom_type == "Polygon" and part.area >= smallest
+    ]
+    return shapely.MultiPolygon(polygons)
+
+
+def share_of(land, disc) -> float:
+    """How much of `disc` `land` holds, 0 to 1."""
+    return land.area / disc.area if disc.area > 0 else 0.0
+
+
+def to_geos(geometry) -> GEOSGeometry:
+    """A shapely geometry as a GEOS one in WGS84 (MultiPolygons stay MultiPolygons)."""
+    return GEOSGeometry(memoryview(shapely.to_wkb(geometry)), srid=WGS84)
+
+
+def from_geos(geometry: GEOSGeometry):
+    return shapely.from_wkb(bytes(geometry.wkb))

@@ -119,6 +119,11 @@ def flag_removed(*, flag_id: str, actor_id: str | None, cell: str) -> dict:
     return {"type": "flag.removed", "flag_id": flag_id, "actor_id": actor_id, "cell": cell}
 
 
+def territories_changed(*, flag_ids: list[str]) -> dict:
+    """Flags' land changed (placed, removed, abandoned, taken over): every process reloads them."""
+    return {"type": "territories.changed", "flag_ids": flag_ids}
+
+
 def areas_changed() -> dict:
     """Staff changed an area: every process rebuilds its area index."""
     return {"type": "areas.changed"}

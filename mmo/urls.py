@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/", include(api_urlpatterns)),
     path("admin/live-map/", admin.site.admin_view(live_map.live_map), name="live-map"),
     path("admin/live-map/players/", live_map.live_players, name="live-map-players"),
+    path("admin/live-map/territories/", live_map.live_territories, name="live-map-territories"),
     path("admin/", admin.site.urls),
 ]
 

@@ -33,6 +33,9 @@ class Move:
     entered_area: str | None = None
     area_changed: bool = False
     cell: tuple[int, int] | None = None
+    # Another player's land the move left or entered (movement/territory_index.py).
+    left_territory: str | None = None
+    entered_territory: object | None = None
 
 
 def move_player(
@@ -81,9 +84,19 @@ def _relocated(world: World, live: LivePlayer) -> Move:
     area_id = world.area_index.area_at(live.lng, live.lat)
     previous = live.area_id
     live.area_id = area_id
+    held = world.territory_index.holder_at(
+        live.lng, live.lat, visitor_id=live.player_id, current=live.territory_id
+    )
+    left_territory = entered_territory = None
+    held_id = held.flag_id if held is not None else None
+    if held_id != live.territory_id:
+        left_territory, entered_territory = live.territory_id, held
+        live.territory_id = held_id
     return Move(
         left_area=previous if previous != area_id else None,
         entered_area=area_id if previous != area_id else None,
         area_changed=previous != area_id,
         cell=cell_of(live.lng, live.lat),
+        left_territory=left_territory,
+        entered_territory=entered_territory,
     )

@@ -64,8 +64,10 @@ WHERE player_id = %s AND version < %s
 
 class PositionRepository:
     @staticmethod
-    def create(*, player, location: Point) -> PlayerPosition:
-        return PlayerPosition.objects.create(player=player, location=location)
+    def create(*, player, location: Point, anchor_flag=None, current_area=None) -> PlayerPosition:
+        return PlayerPosition.objects.create(
+            player=player, location=location, anchor_flag=anchor_flag, current_area=current_area
+        )
 
     @staticmethod
     def get(player_id) -> PlayerPosition | None:

@@ -45,14 +45,15 @@ class PlayerSnapshot:
 
 def player_anchors(*, player_id) -> list[tuple[float, float]]:
     """
-    Where the player may roam from: their standing flags (or the start point
-    while they have none), and the flag they last teleported to.
+    Where the player may roam from: their standing flags, and the flag they
+    last teleported to (for a new player, the start hub they began at); the
+    start point if there is neither.
     """
-    anchors = FlagRepository.anchor_points(player_id) or [tuple(settings.GAME_START_POINT)]
+    anchors = FlagRepository.anchor_points(player_id)
     visited = PositionRepository.anchor_flag_point(player_id)
     if visited is not None and visited not in anchors:
         anchors.append(visited)
-    return anchors
+    return anchors or [tuple(settings.GAME_START_POINT)]
 
 
 def player_snapshot(*, player_id) -> PlayerSnapshot:

@@ -30,9 +30,19 @@ class Teleport:
 
 
 def position_create(*, player) -> None:
-    """A new player stands at the start point."""
-    start_lng, start_lat = settings.GAME_START_POINT
-    PositionRepository.create(player=player, location=point(start_lng, start_lat))
+    """
+    A new player stands at a start hub with room (flags.services.start_hub_for_newcomer),
+    free to roam around it; at the start point if the world has no hub.
+    """
+    hub = flag_services.start_hub_for_newcomer()
+    if hub is None:
+        start_lng, start_lat = settings.GAME_START_POINT
+        PositionRepository.create(player=player, location=point(start_lng, start_lat))
+        return
+    area = AreaRepository.containing(hub.location).order_by("id").first()
+    PositionRepository.create(
+        player=player, location=hub.location, anchor_flag=hub, current_area=area
+    )
 
 
 @transaction.atomic

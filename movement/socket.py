@@ -54,6 +54,7 @@ async def world_enter(connection) -> tuple[LivePlayer, dict]:
         lat=snapshot.lat,
         direction=snapshot.direction,
         area_id=world.area_index.area_at(snapshot.lng, snapshot.lat),
+        territory_id=_territory_at(world, snapshot),
         version=snapshot.version,
         updated_at=snapshot.updated_at,
         allowance=SpeedAllowance(
@@ -73,6 +74,13 @@ async def world_enter(connection) -> tuple[LivePlayer, dict]:
         "position": lat_lng(live.lng, live.lat),
         "area": live.area_id,
     }
+
+
+def _territory_at(world, snapshot) -> str | None:
+    held = world.territory_index.holder_at(
+        snapshot.lng, snapshot.lat, visitor_id=snapshot.player_id
+    )
+    return held.flag_id if held is not None else None
 
 
 async def world_entered(connection) -> None:
@@ -117,6 +125,10 @@ async def _relocate(connection, live: LivePlayer, move: Move) -> None:
         if move.entered_area:
             await connection.join(realtime.area_group(move.entered_area))
             await connection.send_frame("area-entered", {"areaId": move.entered_area})
+    if move.left_territory is not None:
+        await connection.send_frame("territory-left", {"flagId": move.left_territory})
+    if move.entered_territory is not None:
+        await connection.send_frame("territory-entered", move.entered_territory.frame())
     if move.cell != live.cell:
         await follow_cells(connection, live, move.cell)
 

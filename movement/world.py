@@ -22,6 +22,7 @@ from django.db import close_old_connections, transaction
 from redis.exceptions import RedisError
 
 from areas.repositories import AreaRepository
+from flags.repositories import FlagRepository
 from leaderboards.distance import WalkedDistances
 from leaderboards.services import distance_record
 from mmo import realtime
@@ -30,6 +31,7 @@ from movement.interest import InterestCells
 from movement.presence import LocalPresence, PresenceEntry, RedisPresence
 from movement.repositories import PositionRepository, PositionRow
 from movement.rules import SpeedAllowance
+from movement.territory_index import TerritoryIndex
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class LivePlayer:
     allowance: SpeedAllowance
     anchors: list = field(default_factory=list)  # (lng, lat) of own flags, or the start
     cell: tuple[int, int] | None = None
+    territory_id: str | None = None  # the flag whose (other player's) land they stand on
 
     def row(self) -> PositionRow:
         return PositionRow(
@@ -82,6 +85,7 @@ class World:
         self.wall_clock = time.time  # for the age of stored positions
         self.players: dict[str, LivePlayer] = {}
         self.area_index = AreaIndex()
+        self.territory_index = TerritoryIndex()
         self.cells = InterestCells()
         self.presence = self._make_presence()
         self._dirty: set[str] = set()
@@ -107,7 +111,7 @@ class World:
     # Start-up ----------------------------------------------------------------
 
     async def start(self) -> None:
-        """Build the area index and start the background tasks, once."""
+        """Build the area and territory indexes and start the background tasks, once."""
         if self._started.is_set():
             return
         if self._starting:
@@ -116,6 +120,7 @@ class World:
         self._starting = True
         try:
             await self.rebuild_area_index()
+            await self.rebuild_territory_index()
             self._tasks = [
                 self.loop.create_task(self._flush_forever(), name="position-flusher"),
                 self.loop.create_task(self._listen(), name="process-listener"),
@@ -138,6 +143,16 @@ class World:
         self.area_index = AreaIndex(areas)
         logger.info("area index rebuilt with %d areas", len(self.area_index))
 
+    async def rebuild_territory_index(self) -> None:
+        rows = await database_sync_to_async(FlagRepository.territories)()
+        self.territory_index = TerritoryIndex(rows)
+        logger.info("territory index rebuilt with %d territories", len(self.territory_index))
+
+    async def update_territories(self, flag_ids: list[str]) -> None:
+        """Reload the land of these flags (gone, if they hold none now)."""
+        rows = await database_sync_to_async(FlagRepository.territories)(flag_ids)
+        self.territory_index.update(rows, flag_ids)
+
     async def _listen(self) -> None:
         """Events for this process rather than one connection: the world's, and the cells'."""
         layer = get_channel_layer()
@@ -154,6 +169,8 @@ class World:
                         await self.cells.heard(event)
                     elif event.get("type") == "areas.changed":
                         await self.rebuild_area_index()
+                    elif event.get("type") == "territories.changed":
+                        await self.update_territories(event["flag_ids"])
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -3,6 +3,7 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 
 from areas.models import Area, AreaType
 from flags.models import Flag, FlagType
+from flags.repositories import FlagRepository
 from mmo.geo import point
 from players.models import Player
 from players.services import player_register
@@ -59,8 +60,15 @@ class AreaFactory(factory.django.DjangoModelFactory):
 class FlagFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Flag
+        skip_postgeneration_save = True
 
     owner = factory.SubFactory(PlayerFactory)
     name = factory.Sequence(lambda n: f"Flag {n}")
     location = factory.LazyFunction(lambda: point(0.001, 0.001))
     flag_type = FlagType.NORMAL
+
+    @factory.post_generation
+    def claim_land(flag, create, extracted, **kwargs):
+        """A player's standing flag claims its land as placing it would (claim_land=False: none)."""
+        if create and extracted is not False:
+            FlagRepository.claim(flag)

@@ -1,4 +1,5 @@
 from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from flags.models import Flag
@@ -16,6 +17,12 @@ class FlagOutputSerializer(GeoFeatureModelSerializer):
     type = serializers.CharField(source="flag_type")
     lastVisitedAt = serializers.DateTimeField(source="last_visited_at")
     createdAt = serializers.DateTimeField(source="created_at")
+    isStartHub = serializers.BooleanField(source="is_start_hub")
+    territory = GeometryField(
+        allow_null=True,
+        help_text="The land the flag holds (a GeoJSON MultiPolygon); null for system flags "
+        "and abandoned flags.",
+    )
 
     class Meta:
         model = Flag
@@ -35,6 +42,8 @@ class FlagOutputSerializer(GeoFeatureModelSerializer):
             "type",
             "lastVisitedAt",
             "createdAt",
+            "isStartHub",
+            "territory",
         ]
 
 
@@ -56,9 +65,24 @@ class SystemFlagInputSerializer(StrictInputSerializer):
     position = LatLngInputSerializer()
     name = serializers.CharField(max_length=100)
     isPublic = serializers.BooleanField(required=False, default=True)
+    isStartHub = serializers.BooleanField(required=False, default=False)
     type = serializers.ChoiceField(choices=["system"])
 
 
 class FlagRemovedOutputSerializer(serializers.Serializer):
     flagId = serializers.UUIDField()
     resources = serializers.DictField(child=serializers.IntegerField())
+
+
+class SpotOutputSerializer(serializers.Serializer):
+    """A spot where the player may place a flag now, and the land it would hold there."""
+
+    position = serializers.DictField(child=serializers.FloatField())
+    distance = serializers.FloatField(help_text="Metres from the point asked about.")
+    share = serializers.FloatField(help_text="Share of the full disc the flag would hold.")
+    territory = serializers.DictField(help_text="The territory it would get (GeoJSON).")
+
+
+class SpotsOutputSerializer(serializers.Serializer):
+    near = serializers.DictField(child=serializers.FloatField())
+    spots = SpotOutputSerializer(many=True)

@@ -11,10 +11,17 @@ from flags.api.serializers import (
     FlagOutputSerializer,
     FlagPlaceInputSerializer,
     FlagRemovedOutputSerializer,
+    SpotsOutputSerializer,
     SystemFlagInputSerializer,
 )
 from flags.repositories import FlagRepository
-from mmo.api.filters import BBOX_PARAMETER, NEAR_PARAMETERS, parse_bbox, parse_near
+from mmo.api.filters import (
+    BBOX_PARAMETER,
+    NEAR_PARAMETERS,
+    parse_bbox,
+    parse_near,
+    parse_point,
+)
 from mmo.api.pagination import FeaturePagination
 from mmo.api.throttling import FLAG_ACTIONS, WriteThrottle
 
@@ -27,6 +34,8 @@ class FlagActionRefused(APIException):
     def __init__(self, refused: services.FlagActionRefused):
         self.status_code = REFUSAL_STATUS.get(refused.code, status.HTTP_400_BAD_REQUEST)
         super().__init__(detail=refused.reason, code=refused.code)
+        # A placement refused where a spot nearby would do names the nearest one.
+        self.nearest_spot = refused.spot.frame() if refused.spot is not None else None
 
 
 def refused(error: services.FlagActionRefused) -> APIException:
@@ -82,6 +91,7 @@ class FlagListView(FlagActionView):
                 lat=data.validated_data["position"]["lat"],
                 name=data.validated_data["name"],
                 is_public=data.validated_data["isPublic"],
+                is_start_hub=data.validated_data["isStartHub"],
             )
             return Response(FlagOutputSerializer(flag).data, status=status.HTTP_201_CREATED)
         data = FlagPlaceInputSerializer(data=request.data)
@@ -146,3 +156,61 @@ class FlagHardenView(FlagActionView):
         except services.FlagActionRefused as error:
             raise refused(error) from error
         return Response(FlagOutputSerializer(flag).data)
+
+
+class FlagTakeoverView(FlagActionView):
+    serializer_class = FlagOutputSerializer
+
+    @extend_schema(
+        request=None,
+        responses=FlagOutputSerializer,
+        description="Take over another player's abandoned flag (costs 3 wood and 3 leather).",
+    )
+    def post(self, request, flag_id):
+        try:
+            flag = services.flag_takeover(player=request.user, flag_id=flag_id)
+        except services.FlagActionRefused as error:
+            raise refused(error) from error
+        return Response(FlagOutputSerializer(flag).data)
+
+
+LIMIT_PARAMETER = OpenApiParameter(
+    "limit", int, description="Most spots answered (at most FLAG_SPOTS_LIMIT, its default)."
+)
+SPOT_NEAR_PARAMETER = OpenApiParameter(
+    "near", str, required=True, description="lng,lat: spots nearest to this point."
+)
+
+
+class FlagSpotsView(GenericAPIView):
+    """Where may I build? Spots where the player may place a flag now, nearest first."""
+
+    serializer_class = SpotsOutputSerializer
+
+    @extend_schema(
+        parameters=[SPOT_NEAR_PARAMETER, LIMIT_PARAMETER], responses=SpotsOutputSerializer
+    )
+    def get(self, request):
+        near = parse_point(request, "near")
+        if near is None:
+            raise ValidationError({"near": ["Give near=lng,lat: where to look for spots."]})
+        else:
+            lng, lat = near.x, near.y
+        limit = self._limit(request)
+        spots = services.flag_spots(player=request.user, lng=lng, lat=lat, limit=limit)
+        return Response(
+            {"near": {"lat": lat, "lng": lng}, "spots": [spot.frame() for spot in spots]}
+        )
+
+    @staticmethod
+    def _limit(request) -> int | None:
+        raw = request.query_params.get("limit")
+        if raw is None:
+            return None
+        try:
+            limit = int(raw)
+        except ValueError as error:
+            raise ValidationError({"limit": ["Give a whole number."]}) from error
+        if limit < 1:
+            raise ValidationError({"limit": ["Must be at least 1."]})
+        return limit

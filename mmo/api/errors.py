@@ -38,6 +38,9 @@ def exception_handler(exc, context):
         codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
         if isinstance(codes, str):
             response.data["code"] = codes
+        # Extra fields a refusal carries for the client (a placement's nearest spot).
+        if getattr(exc, "nearest_spot", None) is not None:
+            response.data["nearestSpot"] = exc.nearest_spot
     return response
 
 

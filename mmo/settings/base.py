@@ -337,14 +337,25 @@ GAME_STARTER_KIT = {
 FLAG_RADIUS_M = env.float("FLAG_RADIUS_M", default=500.0)  # the land a flag claims
 FLAG_VISUAL_BOUNDARY_M = env.float("FLAG_VISUAL_BOUNDARY_M", default=600.0)
 FLAG_HEALTH = env.int("FLAG_HEALTH", default=200)
-# A new flag lies within this of the start flag (a first flag) or of an own flag.
+# A later flag lies within this of an own flag; a first flag within this of any
+# player's standing flag (the edge of a settlement)...
 FLAG_PLACEMENT_RANGE_M = env.float("FLAG_PLACEMENT_RANGE_M", default=600.0)
-# ...and at least this plus the other flag's radius from other players' flags.
-FLAG_SEPARATION_M = env.float("FLAG_SEPARATION_M", default=500.0)
+# ...or within this of a start hub (a system flag marked as one).
+FLAG_HUB_RANGE_M = env.float("FLAG_HUB_RANGE_M", default=3000.0)
+# New players start at the first hub (in the hubs' order) with fewer players'
+# flags than this within its range; when every hub has, at the least crowded.
+FLAG_HUB_CAPACITY = env.int("FLAG_HUB_CAPACITY", default=50)
+# A flag stands only if its territory keeps at least this share of its disc.
+FLAG_MIN_TERRITORY_SHARE = env.float("FLAG_MIN_TERRITORY_SHARE", default=0.25)
+# The spots search ("where may I build?"): most spots answered, and the
+# spacing of the grid of candidate spots, in metres.
+FLAG_SPOTS_LIMIT = env.int("FLAG_SPOTS_LIMIT", default=10)
+FLAG_SPOTS_STEP_M = env.float("FLAG_SPOTS_STEP_M", default=100.0)
 FLAG_MAX_TOLL = env.int("FLAG_MAX_TOLL", default=1000)
 FLAG_ABANDON_AFTER_DAYS = env.int("FLAG_ABANDON_AFTER_DAYS", default=14)
 FLAG_PLACE_COST = {"wood": 3, "leather": 3}
 FLAG_HARDEN_COST = {"stone": 2}
+FLAG_TAKEOVER_COST = {"wood": 3, "leather": 3}
 FLAG_TELEPORT_TO_SYSTEM_COST = {"roc_feathers": 2}
 FLAG_REMOVE_REFUNDS = {
     "normal": {"wood": 1, "leather": 1},

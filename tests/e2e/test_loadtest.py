@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from loadtest import placement_settings
-
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,9 +38,10 @@ def test_players_spread_on_flags_of_their_own_and_report_moves_and_latencies(
     start_server, tmp_path
 ):
     # The players gather in the starting area, to chat there; the server starts
-    # after the world is loaded, so its area index has the areas.
+    # after the world is loaded, so its area index has the areas. They settle
+    # under the game's own rules, each where the server says it may build.
     call_command("seed_world")
-    server = start_server(**placement_settings(200))
+    server = start_server()
     report_path, plot_path = tmp_path / "report.json", tmp_path / "report.png"
 
     finished = loadtest(

@@ -225,8 +225,8 @@ def flag_exists(**filters):
 # Placing ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("metres, accepted", [(599, True), (601, False)])
-async def test_first_flag_within_range_of_the_start_flag(actor, seeded, metres, accepted):
+@pytest.mark.parametrize("metres, accepted", [(2999, True), (3001, False)])
+async def test_first_flag_within_range_of_a_start_hub(actor, seeded, metres, accepted):
     me = await actor()
 
     outcome = await me.place(north_of_equator(metres))
@@ -234,7 +234,19 @@ async def test_first_flag_within_range_of_the_start_flag(actor, seeded, metres, 
     assert outcome.ok is accepted, outcome
     if not accepted:
         assert outcome.code == "too_far"
+        assert "nearest spot" in str(outcome.body)
     assert await flag_exists(owner=me.player) is accepted
+
+
+@pytest.mark.parametrize("metres, accepted", [(599, True), (601, False)])
+async def test_first_flag_at_the_edge_of_a_settlement(actor, seeded, metres, accepted):
+    me = await actor()
+    other = await database_sync_to_async(PlayerFactory)()
+    await make_flag(owner=other, location=north_of_equator(3400))
+
+    outcome = await me.place(north_of_equator(3400 + metres))
+
+    assert outcome.ok is accepted, outcome
 
 
 @pytest.mark.parametrize("metres, accepted", [(599, True), (601, False)])
@@ -247,10 +259,11 @@ async def test_later_flags_within_range_of_an_own_flag(actor, seeded, metres, ac
     assert outcome.ok is accepted, outcome
 
 
-@pytest.mark.parametrize("metres, accepted", [(999, False), (1001, True)])
-async def test_distance_to_another_players_flag(actor, seeded, metres, accepted):
+@pytest.mark.parametrize("metres, accepted", [(490, False), (510, True)])
+async def test_a_flag_stands_only_outside_another_players_territory(
+    actor, seeded, metres, accepted
+):
     me = await actor()
-    await make_flag(owner=me.player, location=point(0, 0))
     other = await database_sync_to_async(PlayerFactory)()
     await make_flag(owner=other, location=north_of_equator(-450), radius=500)
 
@@ -258,7 +271,21 @@ async def test_distance_to_another_players_flag(actor, seeded, metres, accepted)
 
     assert outcome.ok is accepted, outcome
     if not accepted:
-        assert outcome.code == "too_close"
+        assert outcome.code == "claimed_land"
+        assert outcome.body["nearestSpot"]["position"]
+
+
+async def test_a_flag_that_would_keep_too_little_land_is_refused(actor, seeded):
+    me = await actor()
+    other = await database_sync_to_async(PlayerFactory)()
+    # 505 m on either side: each takes about 38 % of the disc, leaving 23 % (< 25 %).
+    await make_flag(owner=other, location=north_of_equator(60 - 505))
+    await make_flag(owner=other, location=north_of_equator(60 + 505))
+
+    outcome = await me.place(north_of_equator(60))
+
+    assert not outcome.ok and outcome.code == "too_little_land", outcome
+    assert outcome.body["nearestSpot"]["share"] >= 0.25
 
 
 async def test_a_system_flag_nearby_does_not_block(actor, seeded):
@@ -529,8 +556,33 @@ async def test_two_players_racing_for_overlapping_spots_place_one_flag(seeded, r
     placed = [r for r in results if isinstance(r, Flag)]
     refused = [r for r in results if isinstance(r, services.FlagActionRefused)]
     assert len(placed) == 1 and len(refused) == 1, results
-    assert refused[0].code == "too_close"
+    assert refused[0].code == "claimed_land"
     assert await database_sync_to_async(Flag.objects.filter(flag_type="normal").count)() == 1
+
+
+@pytest.mark.parametrize("round_", range(3))
+async def test_two_players_racing_for_the_same_gap_place_one_flag(seeded, round_):
+    first, second, neighbour = await database_sync_to_async(
+        lambda: (PlayerFactory(), PlayerFactory(), PlayerFactory())
+    )()
+    # Two flags 1,200 m apart leave a gap around the start: room for one more flag.
+    await make_flag(owner=neighbour, location=north_of_equator(-600))
+    await make_flag(owner=neighbour, location=north_of_equator(600))
+
+    def place(player, lng):
+        return services.flag_place(
+            player=player, lng=lng, lat=0.0, name="Gap", is_public=False, toll=0
+        )
+
+    results = await database_sync_to_async(race)(
+        lambda: place(first, 0.0005), lambda: place(second, -0.0005)
+    )
+
+    placed = [r for r in results if isinstance(r, Flag)]
+    refused = [r for r in results if isinstance(r, services.FlagActionRefused)]
+    assert len(placed) == 1 and len(refused) == 1, results
+    assert refused[0].code in ("claimed_land", "too_little_land")
+    assert await database_sync_to_async(Flag.objects.filter(owner__in=[first, second]).count)() == 1
 
 
 async def test_concurrent_spends_never_drive_a_count_below_zero(seeded):

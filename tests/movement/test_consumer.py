@@ -475,7 +475,7 @@ async def test_get_flags_in_a_box(connect, world):
     assert [flag["name"] for flag in flags] == ["Start"]
     assert set(flags[0]) == {
         "id", "ownerId", "name", "position", "radius", "visualBoundary", "isPublic",
-        "toll", "isHardened", "isAbandoned", "health", "type",
+        "toll", "isHardened", "isAbandoned", "health", "type", "isStartHub", "territory",
     }  # fmt: skip
 
 
