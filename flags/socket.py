@@ -173,23 +173,31 @@ def _placement_refusal(refused: services.FlagActionRefused) -> dict:
 
 @message("harden-flag", schema={"flagId": identifier()})
 async def harden_flag(connection, data, now):
-    flag_id = data["flagId"]
-    hardened = await _act(connection, services.flag_harden, flag_id=flag_id)
-    refused = isinstance(hardened, services.FlagActionRefused)
+    hardened = await _act(connection, services.flag_harden, flag_id=data["flagId"])
+    await _answer_changed_flag(
+        connection, data["flagId"], hardened, "flag-hardened", "flag-harden-failed"
+    )
+
+
+async def _answer_changed_flag(connection, flag_id, outcome, success: str, failure: str):
+    """
+    The answer to an action that changes a flag: `success {flagId, flag}` or
+    `failure {flagId, reason, code}`; in the client's dialect, which waits for
+    the flag as it now is, `flag-updated {flag}` or an error.
+    """
+    refused = isinstance(outcome, services.FlagActionRefused)
     if speaks_client_dialect(connection):
-        # The client waits for the flag as it now is; a refusal is an error to it.
         if refused:
-            await connection.send(error_frame(hardened.code, hardened.reason))
+            await connection.send(error_frame(outcome.code, outcome.reason))
         else:
-            await connection.send_frame("flag-updated", {"flag": flag_frame(hardened)})
+            await connection.send_frame("flag-updated", {"flag": flag_frame(outcome)})
     elif refused:
         await connection.send_frame(
-            "flag-harden-failed",
-            {"flagId": flag_id, "reason": hardened.reason, "code": hardened.code},
+            failure, {"flagId": flag_id, "reason": outcome.reason, "code": outcome.code}
         )
     else:
         await connection.send_frame(
-            "flag-hardened", {"success": True, "flagId": flag_id, "flag": flag_frame(hardened)}
+            success, {"success": True, "flagId": flag_id, "flag": flag_frame(outcome)}
         )
 
 
@@ -220,22 +228,10 @@ def _refusal(refused: services.FlagActionRefused) -> dict:
 
 @message("takeover-flag", schema={"flagId": identifier()})
 async def takeover_flag(connection, data, now):
-    flag_id = data["flagId"]
-    taken = await _act(connection, services.flag_takeover, flag_id=flag_id)
-    refused = isinstance(taken, services.FlagActionRefused)
-    if speaks_client_dialect(connection):
-        if refused:
-            await connection.send(error_frame(taken.code, taken.reason))
-        else:
-            await connection.send_frame("flag-updated", {"flag": flag_frame(taken)})
-    elif refused:
-        await connection.send_frame(
-            "flag-takeover-failed", {"flagId": flag_id, "reason": taken.reason, "code": taken.code}
-        )
-    else:
-        await connection.send_frame(
-            "flag-taken-over", {"success": True, "flagId": flag_id, "flag": flag_frame(taken)}
-        )
+    taken = await _act(connection, services.flag_takeover, flag_id=data["flagId"])
+    await _answer_changed_flag(
+        connection, data["flagId"], taken, "flag-taken-over", "flag-takeover-failed"
+    )
 
 
 # Where may I build? ---------------------------------------------------------------------
