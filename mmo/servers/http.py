@@ -102,45 +102,39 @@ class ASGIHandler(asgi.ASGIHandler):
         Serve the request, and cancel it if its client disconnects first, as
         Django's own handler does. A view running on its thread cannot be
         interrupted: it finishes there, and its response is closed, not sent.
+        One task listens for the disconnect while the thread works; the
+        response is sent from here, so a request costs that one task more.
         """
         responding = asyncio.ensure_future(sync_to_async(self.respond)(scope, body_file))
-        serving = asyncio.create_task(self.serve(responding, send))
-        listening = asyncio.create_task(self.listen_for_disconnect(receive))
-        abandoned = False
+        listening = asyncio.ensure_future(self.listen_for_disconnect(receive))
         try:
-            await asyncio.wait([listening, serving], return_when=asyncio.FIRST_COMPLETED)
-            # The listener first: it raises nothing that would keep the request from being
-            # cancelled.
-            for task in (listening, serving):
-                if task.done():
-                    with contextlib.suppress(RequestAborted):
-                        task.result()
-                else:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-            abandoned = serving.cancelled() and not responding.done()
-        finally:
-            if abandoned:  # the view may still be reading the body
-                responding.add_done_callback(lambda _: body_file.close())
-            else:
-                body_file.close()
-        if abandoned:
-            raise RequestAborted
-
-    async def serve(self, responding: asyncio.Future, send):
-        try:
-            # Shielded: cancelling the request must not lose the response the thread returns.
-            request, response = await asyncio.shield(responding)
-        except asyncio.CancelledError:
-            responding.add_done_callback(close_unsent)
+            await asyncio.wait((responding, listening), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the server is stopping
+            self.abandon(responding, body_file)
             raise
+        finally:
+            if listening.done():
+                if not listening.cancelled():
+                    listening.exception()  # RequestAborted: the client went away
+            else:
+                listening.cancel()
+        if not responding.done():
+            self.abandon(responding, body_file)
+            raise RequestAborted
+        body_file.close()
+        request, response = responding.result()
         try:
             await self.send_response(response, send)
         finally:
             if response.streaming:
                 await sync_to_async(response.close)()
         unlink(request, response)
+
+    @staticmethod
+    def abandon(responding: asyncio.Future, body_file) -> None:
+        """Let a request whose client went away finish on its thread, unsent."""
+        responding.add_done_callback(close_unsent)
+        responding.add_done_callback(lambda _: body_file.close())
 
     def respond(self, scope, body_file):
         """
