@@ -12,6 +12,8 @@ speaks the client's dialect from the first message only that client sends;
 every success reply carries `success: true` in both, so either client reads it.
 """
 
+import math
+
 from channels.db import database_sync_to_async
 from django.conf import settings
 
@@ -19,6 +21,7 @@ from areas.repositories import AreaRepository
 from flags import services
 from flags.frames import flag_frame
 from flags.repositories import FlagRepository
+from mmo.api.throttling import FLAG_SPOTS, PlayerThrottle
 from mmo.geo import bounding_box as box_polygon
 from mmo.geo import point
 from mmo.socket.protocol import ProtocolError, error_frame
@@ -247,13 +250,22 @@ async def find_flag_spots(connection, data, now):
     limit = data["limit"]
     if limit is not None and limit < 1:
         raise ProtocolError("invalid_data", "`limit` must be at least 1.")
-    spots = await database_sync_to_async(services.flag_spots)(
-        player=connection.player, lng=lng, lat=lat, limit=limit
-    )
+    spots = await database_sync_to_async(_spots_within_budget)(connection.player, lng, lat, limit)
     await connection.send_frame(
         "flag-spots",
         {"near": {"lat": lat, "lng": lng}, "spots": [spot.frame() for spot in spots]},
     )
+
+
+def _spots_within_budget(player, lng: float, lat: float, limit: int | None):
+    """The spots, within the player's budget of searches, which REST shares."""
+    throttle = PlayerThrottle(FLAG_SPOTS, player.pk)
+    if not throttle.allow():
+        seconds = math.ceil(throttle.wait() or throttle.duration)
+        raise ProtocolError(
+            "rate_limited", f"Too many searches for spots; try again in {seconds} s."
+        )
+    return services.flag_spots(player=player, lng=lng, lat=lat, limit=limit)
 
 
 # Heard from nearby ---------------------------------------------------------------------

@@ -23,7 +23,7 @@ from mmo.api.filters import (
     parse_point,
 )
 from mmo.api.pagination import FeaturePagination
-from mmo.api.throttling import FLAG_ACTIONS, WriteThrottle
+from mmo.api.throttling import FLAG_ACTIONS, FLAG_SPOTS, ScopedThrottle, WriteThrottle
 
 REFUSAL_STATUS = {"not_found": 404, "not_owner": 403, "private_flag": 403, "system_flag": 403}
 
@@ -186,6 +186,9 @@ class FlagSpotsView(GenericAPIView):
     """Where may I build? Spots where the player may place a flag now, nearest first."""
 
     serializer_class = SpotsOutputSerializer
+    # Each search tries hundreds of candidate spots: a budget per player, shared with the socket.
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = FLAG_SPOTS
 
     @extend_schema(
         parameters=[SPOT_NEAR_PARAMETER, LIMIT_PARAMETER], responses=SpotsOutputSerializer

@@ -4,6 +4,8 @@ from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 # Placing, hardening, removing and teleporting to flags, over REST and WebSocket alike.
 FLAG_ACTIONS = "flag-actions"
+# Searches for where one may build (each tries hundreds of candidate spots), REST and WebSocket alike.
+FLAG_SPOTS = "flag-spots"
 
 
 class ScopedThrottle(ScopedRateThrottle):

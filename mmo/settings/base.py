@@ -219,6 +219,8 @@ REST_FRAMEWORK = {
         "refresh": env.str("THROTTLE_REFRESH", default="30/minute"),
         # Per player, over REST and WebSocket together.
         "flag-actions": env.str("THROTTLE_FLAG_ACTIONS", default="30/minute"),
+        # Per player, over REST and WebSocket together: a search tries hundreds of spots.
+        "flag-spots": env.str("THROTTLE_FLAG_SPOTS", default="60/minute"),
         # Scores posted by a trusted caller (staff, a game service), per caller.
         "leaderboard-writes": env.str("THROTTLE_LEADERBOARD_WRITES", default="600/minute"),
     },

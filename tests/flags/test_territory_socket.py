@@ -4,6 +4,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.core.management import call_command
 
+from tests.conftest import bearer_client
 from tests.factories import FlagFactory, PlayerFactory
 from tests.geodesy import north_of_equator
 
@@ -13,6 +14,39 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def seeded(db):
     call_command("seed_world")
+
+
+@pytest.fixture
+def spot_searches_throttled(settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "flag-spots": "2/minute",
+        },
+    }
+
+
+async def test_spot_searches_share_one_budget_per_player_over_rest_and_socket(
+    seeded, connect, spot_searches_throttled
+):
+    client = await connect()
+    api = bearer_client(client.login.tokens.access)
+    rest_search = database_sync_to_async(lambda: api.get("/api/flags/spots/?near=0,0&limit=1"))
+
+    assert (await rest_search()).status_code == 200
+    await client.send("find-flag-spots", {"limit": 1})
+    assert len((await client.receive_type("flag-spots"))["spots"]) == 1
+
+    await client.send("find-flag-spots", {"limit": 1})
+    refused = await client.receive_type("error")
+    throttled = await rest_search()
+
+    assert refused["code"] == "rate_limited"
+    assert throttled.status_code == 429 and int(throttled["Retry-After"]) > 0
+    other = await connect()
+    await other.send("find-flag-spots", {"limit": 1})
+    assert len((await other.receive_type("flag-spots"))["spots"]) == 1
 
 
 @pytest.mark.smoke
