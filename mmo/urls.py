@@ -7,7 +7,7 @@ from chat.api.urls import urlpatterns as room_urls
 from flags.api.urls import urlpatterns as flag_urls
 from leaderboards.api.urls import urlpatterns as leaderboard_urls
 from mmo.health import health
-from movement import live_map
+from movement import world_map
 from movement.api import urls as movement_urls
 from players.api.urls import auth_urlpatterns, player_urlpatterns
 
@@ -25,9 +25,7 @@ api_urlpatterns = [
 
 urlpatterns = [
     path("api/", include(api_urlpatterns)),
-    path("admin/live-map/", admin.site.admin_view(live_map.live_map), name="live-map"),
-    path("admin/live-map/players/", live_map.live_players, name="live-map-players"),
-    path("admin/live-map/territories/", live_map.live_territories, name="live-map-territories"),
+    path("admin/world-map/", include(world_map.urlpatterns)),
     path("admin/", admin.site.urls),
 ]
 

@@ -379,6 +379,8 @@ MOVEMENT_FLUSH_INTERVAL = env.float("MOVEMENT_FLUSH_INTERVAL", default=1.0)
 MOVEMENT_FLUSH_MAX_BACKOFF = env.float("MOVEMENT_FLUSH_MAX_BACKOFF", default=30.0)
 # Online players older than this without a refresh count as gone (a crashed process).
 PRESENCE_TTL = env.float("PRESENCE_TTL", default=30.0)
+# The staff's world map: seconds between two pushes of the online players in its view.
+STAFF_MAP_PUSH_SECONDS = env.float("STAFF_MAP_PUSH_SECONDS", default=0.5)
 
 # WebSocket limits, per connection.
 WEBSOCKET_AUTH_TIMEOUT = env.float("WEBSOCKET_AUTH_TIMEOUT", default=10.0)
