@@ -11,9 +11,10 @@ from mmo.geo import validate_web_mercator_extent
 
 class OfflineMapWidget(OSMWidget):
     """
-    Django's OpenStreetMap widget without any third-party host: the library is
-    served from STATIC_URL and the base map from MAP_TILE_URL. If the tiles
-    cannot load, the map still shows and edits the geometry.
+    Django's OpenStreetMap widget without any third-party host: the library and
+    Natural Earth's land and borders are served from STATIC_URL, raster tiles
+    from MAP_TILE_URL over them where they load. Around the edited geometry it
+    draws the neighbouring areas and flags (the world map's endpoints).
     """
 
     template_name = "gis/mmo_map.html"
@@ -24,7 +25,7 @@ class OfflineMapWidget(OSMWidget):
     class Media:
         extend = False
         css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
-        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")
+        js = ("vendor/ol/ol.js", "mmo/base_map.js", "gis/js/OLMapWidget.js")
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)

@@ -78,3 +78,77 @@
     group: (options) => new ol.layer.Group({ layers: layers(options) }),
   };
 })();
+
+// What lies around the geometry an admin form edits: the areas and flags (with their
+// territories) in the map's view, from the world map's own endpoints, drawn under it
+// and without the object being edited.
+(function () {
+  "use strict";
+  const geojson = new ol.format.GeoJSON({ featureProjection: "EPSG:3857" });
+  const areaStyle = (feature) =>
+    new ol.style.Style({
+      fill: new ol.style.Fill({ color: "rgba(100, 100, 120, 0.12)" }),
+      stroke: new ol.style.Stroke({ color: "rgba(80, 80, 110, 0.8)", width: 1.5, lineDash: [5, 4] }),
+      text: new ol.style.Text({
+        text: feature.get("name"), font: "12px sans-serif",
+        stroke: new ol.style.Stroke({ color: "#fff", width: 3 }),
+      }),
+    });  // prettier-ignore
+  const flagStyle = (feature) =>
+    new ol.style.Style({
+      fill: new ol.style.Fill({ color: "rgba(26, 127, 55, 0.1)" }),
+      stroke: new ol.style.Stroke({ color: "rgba(26, 127, 55, 0.7)", width: 1 }),
+      image: new ol.style.RegularShape({
+        points: 4, radius: 5, angle: Math.PI / 4,
+        fill: new ol.style.Fill({ color: "#1a7f37" }),
+        stroke: new ol.style.Stroke({ color: "#fff", width: 1 }),
+      }),
+      text: new ol.style.Text({
+        text: feature.get("name"), font: "11px sans-serif", offsetY: -12,
+        stroke: new ol.style.Stroke({ color: "#fff", width: 3 }),
+      }),
+    });  // prettier-ignore
+
+  function neighbours(widget, urls) {
+    const map = widget.map;
+    const self = location.pathname;
+    const sources = { areas: new ol.source.Vector(), flags: new ol.source.Vector() };
+    const layers = [
+      new ol.layer.Vector({ source: sources.areas, style: areaStyle }),
+      new ol.layer.Vector({ source: sources.flags, style: flagStyle }),
+    ];
+    // Under the edited geometry, over the base layers.
+    for (const layer of layers) map.addLayer(layer);
+    async function load(name, url, box) {
+      const response = await fetch(url + "?bbox=" + box.join(","), { credentials: "same-origin" });
+      if (!response.ok) return;
+      const features = geojson.readFeatures(await response.json()).filter((feature) => {
+        const link = feature.get("adminUrl") || "";
+        return !(link && self.startsWith(link)) && !self.includes("/" + feature.getId() + "/");
+      });
+      sources[name].clear(true);
+      sources[name].addFeatures(features);
+    }
+    function loadView() {
+      if (!map.getSize()) return;
+      const extent = ol.proj.transformExtent(
+        map.getView().calculateExtent(map.getSize()), "EPSG:3857", "EPSG:4326"
+      );
+      const box = [
+        Math.max(extent[0], -180), Math.max(extent[1], -90),
+        Math.min(extent[2], 180), Math.min(extent[3], 90),
+      ];  // prettier-ignore
+      load("areas", urls.areas, box);
+      load("flags", urls.flags, box);
+    }
+    map.on("moveend", loadView);
+    // The editor fits the geometry tightly; one step out shows what is around it.
+    if (widget.featureOverlay.getSource().getFeatures().length) {
+      map.getView().setZoom(map.getView().getZoom() - 1);
+    } else {
+      loadView();
+    }
+    return { sources: sources, layers: layers };
+  }
+  window.mmoBaseMap.neighbours = neighbours;
+})();
