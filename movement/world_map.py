@@ -182,7 +182,9 @@ def world_search(request):
     if not query:
         return JsonResponse({"detail": "Give q, a part of a name."}, status=400)
     players = (
-        Player.objects.filter(Q(username__icontains=query) | Q(profile__display_name__icontains=query))
+        Player.objects.filter(
+            Q(username__icontains=query) | Q(profile__display_name__icontains=query)
+        )
         .filter(position__isnull=False)
         .select_related("position")
         .order_by("username")[:SEARCH_LIMIT]
