@@ -3,7 +3,8 @@ The world map's live players (`/ws/staff/map/`): a socket for staff only, logged
 in to the admin (the session cookie). The page says which box of the world it
 shows (`{"type": "view", "bbox": [minLng, minLat, maxLng, maxLat]}`); the socket
 then pushes the online players in that box from the game's presence
-(movement/presence.py, refreshed by every process once per flush interval):
+(movement/presence.py, refreshed by every process once per flush interval; this
+process's own players as they are now):
 first all of them (`players`, with `reset: true`), then what changed
 (`players`: moved or new, `gone`: left the box or the game) at most once per
 STAFF_MAP_PUSH_SECONDS. Staff watch the world; they are not part of it, so the
@@ -85,7 +86,7 @@ class StaffMapConsumer(AsyncWebsocketConsumer):
         self.changed.set()
 
     async def _push(self):
-        presence = live_world().presence
+        world = live_world()
         interval = settings.STAFF_MAP_PUSH_SECONDS
         while True:
             try:
@@ -97,8 +98,8 @@ class StaffMapConsumer(AsyncWebsocketConsumer):
             if self.box is None:
                 continue
             try:
-                entries = await presence.in_box(self.box, VIEW_LIMIT)
-            except Exception as error:  # Redis away: try again next time
+                entries = await world.online_players(box=self.box, limit=VIEW_LIMIT)
+            except Exception as error:  # the database or Redis away: try again next time
                 logger.warning("the world map could not read presence: %s", error)
                 await asyncio.sleep(interval)
                 continue

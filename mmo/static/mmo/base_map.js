@@ -49,10 +49,13 @@
         if (depth) geometry.setCoordinates(unwrapRings(geometry.getCoordinates(), depth));
       }
     });
-    const layer = new ol.layer.Vector({
+    // Drawn once per view as an image, reused while the view moves: the borders
+    // of the world do not change, and redrawing them every frame is the costliest
+    // part of the map.
+    const layer = new ol.layer.VectorImage({
       source: source,
       style: (feature) => (feature.get("layer") === "land" ? land : border),
-      updateWhileInteracting: false,
+      imageRatio: 1.5,
       properties: { title: "Natural Earth (offline)" },
     });
     return layer;

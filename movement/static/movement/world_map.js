@@ -18,20 +18,30 @@
   };  // prettier-ignore
   const FLAG_TYPES = { normal: 1, system: 2, "roc-shrine": 3, "guard-tower": 4 };
 
-  function webglAvailable() {
+  // WebGL where a graphics card draws it; a software WebGL (no GPU: SwiftShader,
+  // llvmpipe) is slower than the canvas. `?renderer=webgl` or `?renderer=canvas`
+  // chooses (to compare the two).
+  function hardwareWebgl() {
     try {
-      return !!document.createElement("canvas").getContext("webgl");
+      const gl = document.createElement("canvas").getContext("webgl");
+      if (!gl) return false;
+      const info = gl.getExtension("WEBGL_debug_renderer_info");
+      const renderer = info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : "";
+      return !/swiftshader|llvmpipe|software/i.test(renderer);
     } catch (error) {
       return false;
     }
   }
-  const webgl = webglAvailable();
+  const chosen = new URLSearchParams(location.search).get("renderer");
+  const webgl = chosen ? chosen === "webgl" : hardwareWebgl();
 
-  // Points layers: WebGL where the browser has it (thousands of points stay
-  // smooth), else the canvas renderer with the same colours.
+  // Points layers: WebGL (thousands of points stay smooth), else the canvas
+  // with the same colours.
   function pointsLayer(source, webglStyle, canvasStyle) {
     if (webgl) return new ol.layer.WebGLPoints({ source: source, style: webglStyle });
-    return new ol.layer.Vector({ source: source, style: canvasStyle });
+    // Drawn as an image and reused while the view moves; redrawn when the view
+    // settles or the points change (at most twice a second for players).
+    return new ol.layer.VectorImage({ source: source, style: canvasStyle, imageRatio: 1.2 });
   }
 
   // An area smaller than a few pixels at this zoom shows as a dot of its colour.
