@@ -6,7 +6,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.contrib.gis.geos import MultiPolygon, Polygon
 
-from tests.factories import DEFAULT_PASSWORD, AreaFactory, StaffFactory
+from mmo.geo import point
+from tests.factories import DEFAULT_PASSWORD, AreaFactory, FlagFactory, StaffFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -23,6 +24,7 @@ CHROMIUM_FLAGS = [
 ]
 
 TRIANGLE = MultiPolygon(Polygon(((2.0, 48.0), (2.2, 48.0), (2.1, 48.2), (2.0, 48.0))), srid=4326)
+NEXT_DOOR = MultiPolygon(Polygon.from_bbox((2.2, 48.0, 2.3, 48.2)), srid=4326)
 
 
 def test_area_change_page_draws_the_boundary_on_the_map(asgi_server, tmp_path):
@@ -30,6 +32,8 @@ def test_area_change_page_draws_the_boundary_on_the_map(asgi_server, tmp_path):
 
     staff = StaffFactory()
     area = AreaFactory(id="triangle", name="Triangle", boundary=TRIANGLE)
+    AreaFactory(id="next-door", name="Next door", boundary=NEXT_DOOR)
+    neighbour_flag = FlagFactory(name="Watch", location=point(2.25, 48.1))
     server_host = urlsplit(asgi_server).netloc
     left_localhost = []
 
@@ -62,6 +66,21 @@ def test_area_change_page_draws_the_boundary_on_the_map(asgi_server, tmp_path):
                     });
                 }"""
             )
+            # Around it: the neighbouring area and flag (not the area itself), over
+            # Natural Earth's land, drawn from the server although the tiles fail.
+            page.wait_for_function(
+                """() => geodjango_boundary.neighbours &&
+                    geodjango_boundary.neighbours.sources.areas.getFeatures().length > 0 &&
+                    geodjango_boundary.neighbours.sources.flags.getFeatures().length > 0"""
+            )
+            neighbours = page.evaluate(
+                """() => Object.fromEntries(Object.entries(geodjango_boundary.neighbours.sources)
+                    .map(([name, source]) => [name, source.getFeatures().map((f) => f.getId())]))"""
+            )
+            land = page.evaluate(
+                """() => geodjango_boundary.map.getLayers().item(0).getLayers().item(0)
+                    .getSource().getFeatures().length"""
+            )
             canvas_drawn = page.evaluate(
                 "() => document.querySelector('#id_boundary_map canvas') !== null"
             )
@@ -70,6 +89,8 @@ def test_area_change_page_draws_the_boundary_on_the_map(asgi_server, tmp_path):
             browser.close()
 
     assert canvas_drawn
+    assert neighbours == {"areas": ["next-door"], "flags": [str(neighbour_flag.pk)]}
+    assert land > 100
     assert len(drawn) == 1
     assert drawn[0]["type"] == "MultiPolygon"
     assert drawn[0]["extent"] == pytest.approx([2.0, 48.0, 2.2, 48.2], abs=1e-6)
