@@ -133,6 +133,18 @@ def pixel_of(page, source, feature_id):
     )
 
 
+def pixel_at(page, lng, lat):
+    """Page coordinates of a place on the map."""
+    return page.evaluate(
+        """([lng, lat]) => {
+            const [x, y] = worldMap.map.getPixelFromCoordinate(ol.proj.fromLonLat([lng, lat]));
+            const box = document.getElementById('world-map').getBoundingClientRect();
+            return [box.left + x, box.top + y];
+        }""",
+        [lng, lat],
+    )
+
+
 def non_background_share(png_path) -> float:
     from PIL import Image
 
@@ -152,7 +164,7 @@ def test_world_map_shows_the_world_follows_players_and_acts(asgi_server, tmp_pat
         area_type="event",
         boundary=MultiPolygon(Polygon.from_bbox((2.30, 48.84, 2.36, 48.88)), srid=4326),
     )
-    flag = FlagFactory(name="Seine watch", location=point(2.33, 48.86))
+    flag = FlagFactory(name="Seine watch", location=point(2.345, 48.875))
     staff = StaffFactory()
     areas, flags = Area.objects.count(), Flag.objects.count()
     server = SimpleNamespace(
@@ -189,15 +201,12 @@ def test_world_map_shows_the_world_follows_players_and_acts(asgi_server, tmp_pat
             )
             followed_in = time.monotonic() - moved_at
 
-            # A click on a flag opens its popup, whose link opens its admin page.
-            page.evaluate(
-                "() => worldMap.map.getView().setCenter(ol.proj.fromLonLat([2.33, 48.86]))"
-            )
-            page.evaluate("() => worldMap.map.getView().setZoom(12)")
-            page.wait_for_function(
-                "(id) => worldMap.sources.flags.getFeatureById(id) !== null", arg=str(flag.pk)
-            )
-            page.wait_for_timeout(300)  # the new view is drawn
+            # Search flies to the flag and opens its popup; so does a click on it,
+            # and the popup's link opens its admin page.
+            page.fill("#world-map-search input[name=q]", "seine")
+            page.click("#world-map-search button")
+            page.click("#world-map-results li >> text=Seine watch")
+            page.wait_for_selector("#world-map-popup:not([hidden]) >> text=Seine watch")
             page.mouse.click(*pixel_of(page, "flags", str(flag.pk)))
             page.wait_for_selector("#world-map-popup:not([hidden]) >> text=Seine watch")
             page.click("#world-map-popup a.admin-link")
@@ -206,6 +215,10 @@ def test_world_map_shows_the_world_follows_players_and_acts(asgi_server, tmp_pat
             # Drawing a polygon opens the add form with the boundary filled in.
             page.goto(f"{asgi_server}/admin/world-map/?bbox=2.2,48.8,2.4,48.9")
             wait_for_counts(page, 1, 1)
+            page.mouse.click(*pixel_at(page, 2.31, 48.85))  # in the park, away from the flag
+            page.wait_for_selector("#world-map-popup:not([hidden]) >> text=Paris park")
+            page.mouse.click(*pixel_at(page, 2.25, 48.82))  # nothing there: the popup closes
+            page.wait_for_selector("#world-map-popup", state="hidden")
             page.click("#world-map-draw")
             box = page.locator("#world-map").bounding_box()
             x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
