@@ -174,7 +174,8 @@
   const counts = { areas: 0, flags: 0, territories: 0, online: 0 };
   function showStatus(extra) {
     status.textContent =
-      counts.online + " players online in view · " + counts.flags + " flags · " +
+      counts.online + " players online in view · " + counts.flags +
+      (flagsTruncated ? " flags (the first; zoom in for the rest)" : " flags") + " · " +
       counts.areas + " areas" + (extra ? " · " + extra : "");
   }  // prettier-ignore
 
@@ -200,8 +201,10 @@
   }
 
   let flagAdminUrl = "";
+  let flagsTruncated = false;
   function readFlags(body) {
     flagAdminUrl = body.adminUrl;
+    flagsTruncated = body.truncated;
     return body.flags.map((flag) => {
       const feature = new ol.Feature({
         geometry: new ol.geom.Point(ol.proj.fromLonLat([flag.lng, flag.lat])),
