@@ -42,6 +42,11 @@ def session_group(session_id) -> str:
     return f"session.{session_id}"
 
 
+def staff_group(user_id) -> str:
+    """The admin's own sockets of one staff account (the world map's live players)."""
+    return f"staff.{user_id}"
+
+
 def room_group(room_id: str) -> str:
     """The sockets that joined a chat room (room ids are slugs of at most 80 characters)."""
     return f"room.{room_id}"
@@ -94,6 +99,15 @@ def player_ended(*, reason: str) -> dict:
 
 def session_ended(*, reason: str = "Your session ended.") -> dict:
     return {"type": "session.ended", "reason": reason}
+
+
+def staff_ended(*, reason: str, session: str = "") -> dict:
+    """
+    A staff account's admin access ended: its admin sockets close. `session`
+    (a digest of the session key, never the key) limits it to the sockets of
+    one admin session, for a logout; empty, every session of the account.
+    """
+    return {"type": "staff.ended", "reason": reason, "session": session}
 
 
 def player_teleported(*, flag_id: str, lng: float, lat: float, version: int) -> dict:

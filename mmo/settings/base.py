@@ -381,6 +381,9 @@ MOVEMENT_FLUSH_MAX_BACKOFF = env.float("MOVEMENT_FLUSH_MAX_BACKOFF", default=30.
 PRESENCE_TTL = env.float("PRESENCE_TTL", default=30.0)
 # The staff's world map: seconds between two pushes of the online players in its view.
 STAFF_MAP_PUSH_SECONDS = env.float("STAFF_MAP_PUSH_SECONDS", default=0.5)
+# Seconds between two checks of its admin session by a staff socket: the safety net for
+# sessions that end without an event (expired, deleted in the database, Redis away).
+STAFF_MAP_ACCESS_CHECK_SECONDS = env.float("STAFF_MAP_ACCESS_CHECK_SECONDS", default=10.0)
 
 # WebSocket limits, per connection.
 WEBSOCKET_AUTH_TIMEOUT = env.float("WEBSOCKET_AUTH_TIMEOUT", default=10.0)

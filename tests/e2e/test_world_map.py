@@ -243,6 +243,17 @@ def test_world_map_shows_the_world_follows_players_and_acts(asgi_server, tmp_pat
             page.click("#world-map-popup button[data-action=disconnect]")
             reason, close_code = walker.closed_by_server()
             page.wait_for_selector("#world-map-popup .result >> text=disconnected")
+
+            # Logging out of the admin (as another tab would) stops the map's live players.
+            logged_out = page.evaluate(
+                """() => fetch("/admin/logout/", {
+                    method: "POST", credentials: "same-origin",
+                    headers: {"X-CSRFToken": document.querySelector("[name=csrfmiddlewaretoken]").value},
+                }).then((response) => response.status)"""
+            )
+            page.wait_for_selector(
+                "#world-map-status >> text=live players stopped: You logged out of the admin."
+            )
         finally:
             browser.close()
             walker.stop()
@@ -254,6 +265,7 @@ def test_world_map_shows_the_world_follows_players_and_acts(asgi_server, tmp_pat
     assert drawn_features == 1
     assert json.loads(boundary)["type"] == "MultiPolygon"
     assert (reason, close_code) == ("Disconnected by staff.", 4003)
+    assert logged_out == 200
 
 
 FRAME_RATE = """() => new Promise((resolve) => {

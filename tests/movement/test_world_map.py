@@ -6,8 +6,10 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.admin.models import LogEntry
 from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.test import Client as HttpClient
+from django.utils import timezone
 
 from flags.sample_world import START_FLAG_ID
 from mmo.asgi import application
@@ -182,9 +184,14 @@ def test_player_actions_on_an_unknown_player_are_404(staff_client):
 # The staff socket -------------------------------------------------------------------
 
 
-async def staff_socket(user):
+async def logged_in(user) -> HttpClient:
     http = HttpClient()
     await database_sync_to_async(http.force_login)(user)
+    return http
+
+
+async def staff_socket(user, http=None):
+    http = http or await logged_in(user)
     cookie = f"sessionid={http.cookies['sessionid'].value}".encode()
     communicator = WebsocketCommunicator(
         application, "/ws/staff/map/", headers=[(b"cookie", cookie)]
@@ -243,3 +250,118 @@ async def test_staff_socket_names_what_is_wrong_with_a_view(world, text):
     await communicator.disconnect()
 
     assert answer["type"] == "error" and answer["data"]["message"]
+
+
+# Staff sockets close once the admin access they were opened with ends ----------------
+
+
+async def assert_closed_for(communicator, reason):
+    """The socket says why in an `error` frame, then closes with 4003 and the same reason."""
+    frame = await communicator.receive_json_from(timeout=2)
+    closed = await communicator.receive_output(timeout=2)
+    await communicator.disconnect()
+    assert frame == {"type": "error", "data": {"code": "access_ended", "message": reason}}
+    assert closed == {"type": "websocket.close", "code": CLOSE_NOT_STAFF, "reason": reason}
+
+
+async def assert_still_open(communicator):
+    await communicator.send_to(text_data="[]")  # an answer proves it still listens
+    answer = await communicator.receive_json_from(timeout=2)
+    await communicator.disconnect()
+    assert answer["type"] == "error" and answer["data"].get("code") is None
+
+
+@pytest.mark.asyncio
+async def test_staff_socket_closes_when_its_session_logs_out_of_the_admin(world, settings):
+    settings.STAFF_MAP_ACCESS_CHECK_SECONDS = 60  # the event closes it, not the check
+    staff = await database_sync_to_async(StaffFactory)()
+    http = await logged_in(staff)
+    communicator, connected, _ = await staff_socket(staff, http)
+    elsewhere, _, _ = await staff_socket(staff)  # the same account in another browser
+    assert connected
+
+    response = await database_sync_to_async(http.post)("/admin/logout/")
+
+    assert response.status_code == 200
+    await assert_closed_for(communicator, "You logged out of the admin.")
+    await assert_still_open(elsewhere)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("field", "reason", "update_fields"),
+    [
+        ("is_active", "This account is deactivated.", ["is_active"]),
+        ("is_staff", "This account is no longer staff.", ["is_staff"]),
+        ("is_staff", "This account is no longer staff.", None),  # the admin's change form
+    ],
+)
+async def test_staff_socket_closes_when_the_account_loses_the_admin(
+    world, settings, field, reason, update_fields
+):
+    settings.STAFF_MAP_ACCESS_CHECK_SECONDS = 60  # the event closes it, not the check
+    staff = await database_sync_to_async(StaffFactory)()
+    communicator, connected, _ = await staff_socket(staff)
+    other_staff = await database_sync_to_async(StaffFactory)()
+    other, _, _ = await staff_socket(other_staff)
+    assert connected
+
+    setattr(staff, field, False)
+    await database_sync_to_async(staff.save)(update_fields=update_fields)
+
+    await assert_closed_for(communicator, reason)
+    await assert_still_open(other)
+
+
+@pytest.mark.asyncio
+async def test_staff_socket_closes_when_the_account_is_deleted(world, settings):
+    settings.STAFF_MAP_ACCESS_CHECK_SECONDS = 60
+    staff = await database_sync_to_async(StaffFactory)()
+    communicator, _, _ = await staff_socket(staff)
+
+    await database_sync_to_async(staff.delete)()
+
+    await assert_closed_for(communicator, "This account was deleted.")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("end", ["deleted", "expired"])
+async def test_staff_socket_closes_when_its_session_ends_without_an_event(world, settings, end):
+    settings.STAFF_MAP_ACCESS_CHECK_SECONDS = 0.05
+    staff = await database_sync_to_async(StaffFactory)()
+    http = await logged_in(staff)
+    communicator, connected, _ = await staff_socket(staff, http)
+    sessions = Session.objects.filter(session_key=http.cookies["sessionid"].value)
+    assert connected
+
+    if end == "deleted":  # `clearsessions`, the shell, another admin tool
+        await database_sync_to_async(sessions.delete)()
+    else:
+        await database_sync_to_async(sessions.update)(expire_date=timezone.now())
+
+    await assert_closed_for(communicator, "Your admin session ended; log in again.")
+
+
+@pytest.mark.asyncio
+async def test_staff_socket_check_closes_what_an_event_missed(world, settings):
+    """A revocation whose event was lost (Redis away) still closes the socket: `update()` sends none."""
+    settings.STAFF_MAP_ACCESS_CHECK_SECONDS = 0.05
+    staff = await database_sync_to_async(StaffFactory)()
+    communicator, _, _ = await staff_socket(staff)
+
+    await database_sync_to_async(
+        type(staff).objects.filter(pk=staff.pk).update
+    )(is_staff=False)  # fmt: skip
+
+    await assert_closed_for(communicator, "This account is no longer staff.")
+
+
+@pytest.mark.asyncio
+async def test_staff_socket_check_keeps_a_valid_session_open(world, settings):
+    settings.STAFF_MAP_ACCESS_CHECK_SECONDS = 0.05
+    staff = await database_sync_to_async(StaffFactory)()
+    communicator, _, _ = await staff_socket(staff)
+
+    await asyncio.sleep(0.3)  # several checks
+
+    await assert_still_open(communicator)

@@ -172,7 +172,9 @@
   }
 
   const counts = { areas: 0, flags: 0, territories: 0, online: 0 };
+  let stoppedNote = "";  // why the live players stopped, kept through later updates
   function showStatus(extra) {
+    extra = extra || stoppedNote;
     status.textContent =
       counts.online + " players online in view · " + counts.flags +
       (flagsTruncated ? " flags (the first; zoom in for the rest)" : " flags") + " · " +
@@ -273,6 +275,7 @@
   }
 
   let retry = 500;
+  let accessEnded = null;
   function openSocket() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + data.socketPath);
@@ -283,9 +286,18 @@
     socket.onmessage = (message) => {
       const event = JSON.parse(message.data);
       if (event.type === "players") onPlayers(event.data);
-      else if (event.type === "error") showStatus("live players: " + event.data.message);
+      else if (event.type === "error" && event.data.code === "access_ended") {
+        accessEnded = event.data.message;
+      } else if (event.type === "error") showStatus("live players: " + event.data.message);
     };
-    socket.onclose = () => {
+    socket.onclose = (closed) => {
+      // The admin access ended (logout, session over, account changed): reconnecting cannot help.
+      if (accessEnded || closed.code === 4003) {
+        stoppedNote = "live players stopped: " + (accessEnded || closed.reason || "the admin access ended.") +
+          " Reload the page.";
+        showStatus();
+        return;
+      }
       showStatus("live players reconnecting…");
       setTimeout(openSocket, retry);
       retry = Math.min(retry * 2, 10000);
