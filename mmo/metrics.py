@@ -15,6 +15,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mmo import logs
 from mmo.api.admission import AUTHENTICATION
 
 
@@ -52,6 +53,7 @@ def process_metrics() -> dict:
         "tasks": async_to_sync(_event_loop_tasks)(),
         "loginsInFlight": AUTHENTICATION.busy,
         "loginsShed": AUTHENTICATION.refused,
+        "counted": logs.counted(),
     }
 
 

@@ -75,6 +75,14 @@ class AdmittedView:
             raise Overloaded()
         self.admitted = True
 
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if isinstance(exc, Overloaded):
+            # Shedding is the server working as meant: counted (the gate's
+            # `refused`, the metrics endpoint), not logged as a server error.
+            response._has_been_logged = True
+        return response
+
     def finalize_response(self, request, response, *args, **kwargs):
         if getattr(self, "admitted", False):
             self.admitted = False

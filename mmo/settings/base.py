@@ -319,7 +319,16 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A warning or error that repeats is written once a minute, with a count
+    # of those left out (mmo/logs.py): under load, the log stays readable.
+    "filters": {"rate_limit": {"()": "mmo.logs.RateLimitFilter", "interval": 60.0}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["rate_limit"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
