@@ -7,8 +7,9 @@ against production server processes for a long time, sampling what could leak.
 
 Every --interval seconds it samples each server process's resident memory and
 open file descriptors (/proc: the servers run on this machine), its threads
-and event-loop tasks (`GET /api/internal/metrics`, as a staff login), Redis's
-memory (INFO), and PostgreSQL's connections to the database and its tables'
+and event-loop tasks (`GET /api/internal/metrics`, as a staff login), the
+memory of the keys in Redis's database (MEMORY USAGE of each; the Redis server
+may hold other work), and PostgreSQL's connections to the database and its tables'
 sizes. At the end it plots every series (soak.png), writes them (soak.json),
 and fails (exit 1) when one keeps growing after the warm-up: resident memory
 by 1 MiB/min or more, file descriptors, tasks, threads or connections by more
@@ -82,7 +83,11 @@ class Sampler:
                     "threads": metrics["threads"],
                 }
             )
-        sample["redis_mib"] = self.redis.info("memory")["used_memory"] / MIB
+        # This database's keys only: the Redis server may hold other work's databases.
+        sample["redis_mib"] = (
+            sum(self.redis.memory_usage(key) or 0 for key in self.redis.scan_iter(count=1000)) / MIB
+        )
+        sample["redis_server_mib"] = self.redis.info("memory")["used_memory"] / MIB
         with psycopg.connect(self.database) as connection:
             sample["pg_connections"] = connection.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [self.database_name]

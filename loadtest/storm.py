@@ -149,8 +149,8 @@ class Probe:
             while time.monotonic() < until:
                 seq += 1
                 started = time.monotonic()
-                # Back and forth by a metre, well within any speed limit.
-                step = 1e-5 if seq % 2 else 0.0
+                # Back and forth by 20 cm, well within the speed limit.
+                step = 2e-6 if seq % 2 else 0.0
                 data = {"position": {"lat": lat + step, "lng": lng}, "seq": seq}
                 await socket.send(json.dumps({"type": "player-move", "data": data}))
                 while True:
@@ -182,7 +182,7 @@ async def login_storm(
     until = time.monotonic() + storm_length
     probing = [
         asyncio.create_task(probe.read_profile(until, 0.05)),
-        asyncio.create_task(probe.move(until, 0.05)),
+        asyncio.create_task(probe.move(until, 0.1)),
     ]
     progress(f"{quiet:.0f} s quiet, then {players} logins at once")
     await asyncio.sleep(quiet)

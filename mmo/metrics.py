@@ -52,7 +52,7 @@ def process_metrics() -> dict:
         "threads": threading.active_count(),
         "tasks": async_to_sync(_event_loop_tasks)(),
         "loginsInFlight": AUTHENTICATION.busy,
-        "loginsShed": AUTHENTICATION.refused,
+        "loginsShed": AUTHENTICATION.refused + AUTHENTICATION.shed_at_the_door,
         "counted": logs.counted(),
     }
 

@@ -1,12 +1,14 @@
 """Logins past what a process answers in time are refused at once, and nothing else is."""
 
+import asyncio
+import json
 import threading
 import time
 
 import pytest
 from django.test import override_settings
 
-from mmo.api.admission import AUTHENTICATION, AdmissionGate
+from mmo.api.admission import AUTHENTICATION, AdmissionGate, ShedAtTheDoor, gate_of
 from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +93,46 @@ def test_a_place_given_back_admits_a_waiting_request():
     waiting.join(5)
 
     assert admitted == [True] and gate.busy == 1
+
+
+def http_scope(path, method="POST"):
+    return {"type": "http", "method": method, "path": path, "headers": []}
+
+
+@pytest.mark.asyncio
+@override_settings(AUTH_CONCURRENCY=1, AUTH_QUEUE_LENGTH=1)
+async def test_past_the_door_limit_a_login_is_refused_on_the_event_loop():
+    release = asyncio.Event()
+    reached_the_app = []
+
+    async def app(scope, receive, send):  # a login that takes its time
+        reached_the_app.append(scope["path"])
+        if scope["method"] == "POST":
+            await release.wait()
+
+    door = ShedAtTheDoor(app)
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    inside = [asyncio.create_task(door(http_scope("/api/auth/login/"), None, send)) for _ in "ab"]
+    await asyncio.sleep(0.01)
+    await door(http_scope("/api/auth/login/"), None, send)
+    await door(http_scope("/api/players/me/", "GET"), None, send)
+    release.set()
+    await asyncio.gather(*inside)
+
+    start = sent[0]
+    assert start["status"] == 503
+    assert (b"retry-after", b"1") in start["headers"]
+    assert json.loads(sent[1]["body"])["code"] == "overloaded"
+    assert reached_the_app == ["/api/auth/login/"] * 2 + ["/api/players/me/"]
+    assert AUTHENTICATION.inside == 0
+
+
+def test_the_door_knows_the_gated_views_by_their_path():
+    assert gate_of("/api/auth/login/") is AUTHENTICATION
+    assert gate_of("/api/auth/register") is AUTHENTICATION
+    assert gate_of("/api/players/me/") is None
+    assert gate_of("/nowhere") is None

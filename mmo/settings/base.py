@@ -208,6 +208,9 @@ PASSWORD_HASHING_CONCURRENCY = env.int("PASSWORD_HASHING_CONCURRENCY", default=2
 # already in keep their threads, their database connections and their latency.
 AUTH_CONCURRENCY = env.int("AUTH_CONCURRENCY", default=2)
 AUTH_QUEUE_TIMEOUT = env.float("AUTH_QUEUE_TIMEOUT", default=0.5)
+# How many more may be inside the process, waiting for a place; the next is
+# refused on the event loop, before it costs a thread (mmo/api/admission.py).
+AUTH_QUEUE_LENGTH = env.int("AUTH_QUEUE_LENGTH", default=8)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
