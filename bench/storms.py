@@ -58,7 +58,7 @@ def main() -> None:
         for server in servers:
             command += ["--server", server.url]
         if arguments.mode == "logins":
-            command += ["--players", str(arguments.players or 500)]
+            command += ["--players", str(arguments.players or 500), "--retries", "30"]
         else:
             command += [
                 "--players", str(arguments.players or 1000), "--kill-pid", str(servers[0].pid),
