@@ -213,7 +213,13 @@ def main() -> None:
         JWT_ACCESS_MINUTES=str(minutes_of_tokens),
         LOG_LEVEL="WARNING",
     )
-    subprocess.run([sys.executable, "manage.py", "seed_world"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "seed_world"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=sys.stderr,
+    )
     servers = [
         Server("uvicorn", "mmo.asgi:application", env, out / f"server-{n}.log")
         for n in range(arguments.processes)

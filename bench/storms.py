@@ -47,7 +47,13 @@ def main() -> None:
     env = production_environment(THROTTLE_LOGIN="1000000/minute", **overrides)
     logs = Path(tempfile.mkdtemp(prefix="bench-storms-"))
     if arguments.mode == "reconnect":
-        subprocess.run([sys.executable, "manage.py", "seed_world"], cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "seed_world"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=sys.stderr,
+        )
     count = 1 if arguments.mode == "logins" else 2
     servers = [
         Server("uvicorn", "mmo.asgi:application", env, logs / f"server-{n}.log")
