@@ -5,9 +5,9 @@ Logs that stay readable under load.
   (`count`, read by `GET /api/internal/metrics`), not logged one by one.
 - A message that repeats is written once per interval with how many like it
   were left out: `RateLimitFilter` on the console handler does that for every
-  warning and error (keyed by logger, level and message template, so
-  "Bad Request: %s" is one key whatever the path), and `warn_every` does it for
-  one call site that knows its message can flood.
+  warning and error (the same logger, level and text: "Bad Request:
+  /api/flags/" a thousand times is one line a minute), and `warn_every` does it
+  for one call site whose message can flood with varying details.
 """
 
 import logging
@@ -66,7 +66,11 @@ class RateLimitFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < self.level:
             return True
-        key = (record.name, record.levelno, str(record.msg))
+        try:
+            text = record.getMessage()
+        except Exception:  # a bad format string: keyed by its template
+            text = str(record.msg)
+        key = (record.name, record.levelno, text[:300])
         held = self.window.admit(key, self.interval, time.monotonic())
         if held is None:
             return False
