@@ -1,6 +1,8 @@
 """
 Simulated players against running servers, over real REST and WebSocket
-connections; a report of throughput and latency. Run it as `python -m loadtest`.
+connections; a report of throughput and latency. Run it as `python -m loadtest`;
+`python -m loadtest.storm` runs storms instead: logins at once, and players
+coming back when a server process is killed.
 
 The tool is a client like any other: it registers its players, places their
 flags and teleports them there over the REST API, then plays over the

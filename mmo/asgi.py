@@ -17,6 +17,7 @@ django_asgi_app = get_asgi_application()
 from channels.layers import get_channel_layer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from mmo.api.admission import ShedAtTheDoor  # noqa: E402
 from mmo.servers import channel_layer, http, startup  # noqa: E402
 from mmo.servers.backlog import SendBacklogLimit  # noqa: E402
 from mmo.websocket_security import BrowserOriginValidator  # noqa: E402
@@ -36,7 +37,7 @@ gc.set_threshold(50_000, 20, 20)
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": ShedAtTheDoor(django_asgi_app),
         "websocket": SendBacklogLimit(BrowserOriginValidator(URLRouter(websocket_urlpatterns))),
     }
 )

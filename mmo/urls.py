@@ -7,12 +7,14 @@ from chat.api.urls import urlpatterns as room_urls
 from flags.api.urls import urlpatterns as flag_urls
 from leaderboards.api.urls import urlpatterns as leaderboard_urls
 from mmo.health import health
+from mmo.metrics import MetricsView
 from movement import world_map
 from movement.api import urls as movement_urls
 from players.api.urls import auth_urlpatterns, player_urlpatterns
 
 api_urlpatterns = [
     re_path(r"^health/?$", health, name="health"),
+    path("internal/metrics", MetricsView.as_view(), name="metrics"),
     path("auth/", include(auth_urlpatterns)),
     path("players/", include(movement_urls.player_urlpatterns + player_urlpatterns)),
     path("areas/", include(area_urls)),

@@ -1,8 +1,8 @@
-from django.contrib.auth.hashers import Argon2PasswordHasher
+from players.hashers import PlayerArgon2PasswordHasher
 
 
-class CheapArgon2PasswordHasher(Argon2PasswordHasher):
-    """Argon2 with the smallest cost, for test suites that create many players."""
+class CheapArgon2PasswordHasher(PlayerArgon2PasswordHasher):
+    """The players' hasher with the smallest cost, for test suites that create many players."""
 
     time_cost = 1
     memory_cost = 64

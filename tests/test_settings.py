@@ -51,7 +51,7 @@ def test_without_urls_the_server_runs_embedded(tmp_path):
     assert config["engine"] == "django.contrib.gis.db.backends.spatialite"
     assert config["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
     assert config["layer"] == "channels.layers.InMemoryChannelLayer"
-    assert config["hasher"] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert config["hasher"] == "players.hashers.PlayerArgon2PasswordHasher"
 
 
 def test_urls_select_postgis_with_a_pool_and_redis_with_timeouts(tmp_path):

@@ -5,10 +5,14 @@ a database out of reach for a moment becomes a 503 the client may retry.
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from mmo.api.parsers import BodyTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +30,11 @@ def exception_handler(exc, context):
         # request did not happen (its transaction rolled back) and may be retried.
         logger.warning("database unavailable: %s", exc)
         exc = DatabaseUnavailable()
+    if isinstance(exc, RequestDataTooBig):
+        # DRF reads a JSON body through request.body, where Django checks its size.
+        exc = BodyTooLarge(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        )
     if isinstance(exc, DjangoValidationError):
         # Domain rules (mmo.geo, model validation) speak Django; clients get DRF's 400.
         if hasattr(exc, "error_dict"):

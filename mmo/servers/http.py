@@ -29,6 +29,8 @@ from django.core.handlers import asgi, base
 from django.http import FileResponse
 from django.urls import set_script_prefix
 
+from mmo import logs
+
 logger = logging.getLogger(__name__)
 
 # Threads kept for later requests once a burst of concurrent ones is over: more
@@ -90,12 +92,16 @@ class ASGIHandler(asgi.ASGIHandler):
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
+            logs.count("http.client_gone")
             return
         # Raised when the client went away: the request's thread, which may
-        # still be running its view, is then not lent to another request.
-        with contextlib.suppress(RequestAborted):
+        # still be running its view, is then not lent to another request. An
+        # expected event, counted rather than logged.
+        try:
             async with self.threads.lend():
                 await self.serve_until_disconnect(scope, body_file, receive, send)
+        except RequestAborted:
+            logs.count("http.client_gone")
 
     async def serve_until_disconnect(self, scope, body_file, receive, send):
         """

@@ -192,10 +192,25 @@ else:
 # Authentication -------------------------------------------------------------
 
 AUTH_USER_MODEL = "players.Player"
+# Argon2id at the OWASP minimum (19 MiB, t=2, p=1) instead of Django's 100 MiB
+# per hash: players/hashers.py says why. Hashes stored at another cost are
+# rehashed at their owner's next login.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "players.hashers.PlayerArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Password hashes running at once in one process: memory is this many × 19 MiB,
+# and each takes a core for about 40 ms.
+PASSWORD_HASHING_CONCURRENCY = env.int("PASSWORD_HASHING_CONCURRENCY", default=2)
+# Logins and registrations served at once by one process, and how long one
+# more waits for a place before it is refused with 503 and Retry-After: a
+# storm of logins is shed, not queued, and the requests and sockets of players
+# already in keep their threads, their database connections and their latency.
+AUTH_CONCURRENCY = env.int("AUTH_CONCURRENCY", default=2)
+AUTH_QUEUE_TIMEOUT = env.float("AUTH_QUEUE_TIMEOUT", default=0.5)
+# How many more may be inside the process, waiting for a place; the next is
+# refused on the event loop, before it costs a thread (mmo/api/admission.py).
+AUTH_QUEUE_LENGTH = env.int("AUTH_QUEUE_LENGTH", default=8)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -209,7 +224,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["players.authentication.SessionTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["mmo.api.parsers.StrictJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "mmo.api.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["mmo.api.throttling.ScopedThrottle"],
@@ -307,7 +322,16 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A warning or error that repeats is written once a minute, with a count
+    # of those left out (mmo/logs.py): under load, the log stays readable.
+    "filters": {"rate_limit": {"()": "mmo.logs.RateLimitFilter", "interval": 60.0}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["rate_limit"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mmo.api.admission import AdmittedView
 from mmo.api.clients import client_ip, user_agent
 from mmo.api.errors import CredentialsRefused
 from players import services
@@ -39,7 +40,7 @@ def _current_session_id(request):
 # Authentication ------------------------------------------------------------------
 
 
-class RegisterView(APIView):
+class RegisterView(AdmittedView, APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_scope = "register"
@@ -62,7 +63,7 @@ class RegisterView(APIView):
         return _login_response(login, status.HTTP_201_CREATED)
 
 
-class LoginView(APIView):
+class LoginView(AdmittedView, APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_scope = "login"
@@ -113,7 +114,7 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PasswordChangeView(APIView):
+class PasswordChangeView(AdmittedView, APIView):
     @extend_schema(request=s.PasswordChangeInputSerializer, responses={204: None})
     def post(self, request):
         data = s.PasswordChangeInputSerializer(data=request.data)
