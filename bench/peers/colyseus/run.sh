@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The Colyseus side-by-side: installs the pinned packages (npm ci), then runs
+#   run.sh test
 #   run.sh server --mode messages|state [--patch-ms 50|100] [--nearest 50] [--port 2567]
 #   run.sh load   --url ws://… --server-pid PID --players N [--radius M] [--mode state] …
 #   run.sh bench  --mode messages|state --players 1000,1500 [--radius 5000] [--idle 1000] …
@@ -17,8 +18,9 @@ what="${1:-}"
 shift || true
 case "$what" in
     install) ;;
+    test) exec node --test test/ "$@" ;;
     server) exec node src/server.mjs "$@" ;;
     load) exec node src/load.mjs "$@" ;;
     bench) exec node src/bench.mjs "$@" ;;
-    *) sed -n '2,6p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,7p' "$0" >&2; exit 2 ;;
 esac

@@ -99,8 +99,19 @@ export class SimulatedPlayer {
     if (this.config.mode === "state") {
       // The patches: every change of a heard player's sentAt is one move heard.
       const callbacks = Callbacks.get(room);
+      // A player coming into view arrives with its last move's sentAt, which is not news.
       callbacks.onAdd("players", (player) => {
-        callbacks.listen(player, "sentAt", (sentAt) => this.heard(sentAt), false);
+        let last = player.sentAt;
+        callbacks.listen(
+          player,
+          "sentAt",
+          (sentAt) => {
+            if (sentAt === last) return;
+            last = sentAt;
+            this.heard(sentAt);
+          },
+          false,
+        );
       });
     }
   }

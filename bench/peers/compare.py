@@ -1,0 +1,333 @@
+"""
+This server beside Colyseus: the same workloads, one after the other on the same cores, one table.
+
+Runs, in one sitting, the Colyseus world (bench/peers/colyseus/, in its *messages* and *state*
+modes) and this server (through bench/capacity.py and bench/websocket.py) on:
+
+- players over 5 km (--radius 5000), swept over --players until p99 move→neighbour reaches 100 ms;
+- a crowd of 300 players within 150 m and one of 1,000 within 200 m;
+- the memory a connected idle player costs the server (--idle players).
+
+    DATABASE_URL=postgis://mmo:mmo@127.0.0.1:5432/mmo_peerbench REDIS_URL=redis://127.0.0.1:6379/9 \\
+        .venv/bin/python bench/peers/compare.py
+    .venv/bin/python bench/peers/compare.py --sides messages,state      (Colyseus only: no database)
+    .venv/bin/python bench/peers/compare.py --sides ours --batched      (this server's --batched mode)
+
+Every side gets 1 move/s per player, the load generator in --workers processes and the same
+--duration. Deliveries are moves heard by a client; CPU per 1,000 deliveries is the server
+process's CPU time over the run divided by them (for this server: its CPU share over the last
+--duration seconds, as bench/capacity.py samples it, over its deliveries per second). This
+server's memory is the largest resident set the driver saw its server process reach.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+COLYSEUS = ROOT / "bench" / "peers" / "colyseus" / "run.sh"
+LIMIT_P99_MS = 100.0
+CROWDS = ((300, 150.0), (1000, 200.0))
+SIDES = {"messages": "Colyseus messages", "state": "Colyseus state", "ours": "this server"}
+
+
+# Colyseus ------------------------------------------------------------------------------
+
+
+def colyseus(mode: str, players: str, radius: float, arguments) -> list[dict]:
+    """One sweep (or one run) of the Colyseus world; its reports."""
+    command = [
+        str(COLYSEUS), "bench", "--mode", mode, "--players", players, "--radius", str(radius),
+        "--duration", str(arguments.duration), "--warmup", str(arguments.warmup),
+        "--ramp", str(arguments.ramp), "--workers", str(arguments.workers),
+        "--nearest", str(arguments.nearest), "--patch-ms", str(arguments.patch_ms),
+    ]  # fmt: skip
+    return [line for line in _json_lines(_run(command)) if "players" in line]
+
+
+def colyseus_idle(mode: str, arguments) -> float:
+    command = [str(COLYSEUS), "bench", "--mode", mode, "--idle", str(arguments.idle)]
+    command += ["--nearest", str(arguments.nearest), "--patch-ms", str(arguments.patch_ms)]
+    (line,) = [line for line in _json_lines(_run(command)) if "kib_per_idle_player" in line]
+    return line["kib_per_idle_player"]
+
+
+# This server ---------------------------------------------------------------------------
+
+CAPACITY_ROW = re.compile(
+    r"^\| (?P<players>[\d,]+) \| 1 \| (?P<connected>[\d,]+) \| (?P<acked>[\d.]+) % \| [\d,]+ "
+    r"\| (?P<ack_p50>[\d,–]+) / (?P<ack_p99>[\d,–]+) ms \| (?P<nb_p50>[\d,–]+) / (?P<nb_p99>[\d,–]+) ms "
+    r"\| (?P<deliveries>[\d,]+) \| (?P<cpu>[\d.]+) % \| (?P<errors>\d+) \|$"
+)
+
+
+class ServerMemory(threading.Thread):
+    """The largest resident set of each uvicorn process started under `pid`, sampled every second."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.root, self.peaks, self.stopped = pid, {}, threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(1.0):
+            for pid in _descendants(self.root):
+                try:
+                    command = Path(f"/proc/{pid}/cmdline").read_bytes()
+                    if b"uvicorn" not in command and b"daphne" not in command:
+                        continue
+                    rss = _rss_kib(pid)
+                except (FileNotFoundError, ProcessLookupError):
+                    continue
+                self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
+
+
+def ours(players: str, radius: float, arguments) -> list[dict]:
+    """bench/capacity.py on one process; its rows, with the server's peak memory."""
+    command = [
+        sys.executable, "bench/capacity.py", "--processes", "1", "--players", players,
+        "--radius", str(radius), "--duration", str(arguments.duration),
+        "--ramp", str(arguments.ramp), "--workers", str(arguments.workers),
+    ]  # fmt: skip
+    if arguments.batched:
+        command.append("--batched")
+    command += arguments.ours_arg
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=_our_environment(arguments), stdout=subprocess.PIPE, text=True
+    )
+    memory = ServerMemory(process.pid)
+    memory.start()
+    output, _ = process.communicate()
+    memory.stopped.set()
+    if process.returncode != 0:
+        raise SystemExit(f"bench/capacity.py failed ({process.returncode}):\n{output[-3000:]}")
+    rows, seen = [], set()
+    for line in output.splitlines():
+        match = CAPACITY_ROW.match(line.strip())
+        if (
+            match and match["players"] not in seen
+        ):  # each row is printed twice: as it runs, then in the table
+            seen.add(match["players"])
+            rows.append(_our_report(match))
+    peaks = list(memory.peaks.values())  # one server per row, in the order they were seen
+    for report, peak in zip(rows, peaks, strict=False):
+        report["server_rss_peak_mib"] = round(peak / 1024, 1)
+    return rows
+
+
+def ours_idle(arguments) -> float:
+    command = [sys.executable, "bench/websocket.py", "--rounds", "0", "--servers", "uvicorn"]
+    command += ["--idle-players", str(arguments.idle)]
+    output = _run(command, env=_our_environment(arguments))
+    match = re.search(r"uvicorn: ([\d.]+) KiB per connected idle player", output)
+    if not match:
+        raise SystemExit(f"bench/websocket.py printed no idle memory:\n{output[-3000:]}")
+    return float(match[1])
+
+
+def _our_report(match) -> dict:
+    number = lambda text: None if text == "–" else float(text.replace(",", ""))  # noqa: E731
+    players, deliveries, cpu = (
+        number(match["players"]),
+        number(match["deliveries"]),
+        float(match["cpu"]),
+    )
+    return {
+        "server": "ours",
+        "players": int(players),
+        "connected": int(number(match["connected"])),
+        "acked_share": float(match["acked"]) / 100,
+        "ack_ms": {"p50": number(match["ack_p50"]), "p99": number(match["ack_p99"])},
+        "neighbour_ms": {"p50": number(match["nb_p50"]), "p99": number(match["nb_p99"])},
+        "deliveries_per_s": deliveries,
+        "heard_per_client_s": round(deliveries / players, 2),
+        "bytes_per_client_s": None,  # the load tool does not count them
+        "server_cpu_share": cpu,
+        "server_cpu_ms_per_1000_deliveries": round(cpu * 10 / deliveries * 1000, 2)
+        if deliveries
+        else None,
+        "errors": int(match["errors"]),
+    }
+
+
+def _our_environment(arguments) -> dict:
+    if not os.environ.get("DATABASE_URL", "").startswith("postgis://"):
+        raise SystemExit("this server's side needs DATABASE_URL (postgis://…) and REDIS_URL")
+    env = dict(os.environ)
+    for pair in arguments.ours_env:
+        key, _, value = pair.partition("=")
+        env[key] = value
+    return env
+
+
+# Running and reading -------------------------------------------------------------------
+
+
+def _run(command: list[str], env=None) -> str:
+    print("$", " ".join(command), file=sys.stderr, flush=True)
+    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if finished.returncode != 0:
+        raise SystemExit(f"{command[0]} failed ({finished.returncode}):\n{finished.stderr[-3000:]}")
+    return finished.stdout
+
+
+def _json_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def _descendants(pid: int) -> list[int]:
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def _rss_kib(pid: int) -> int:
+    match = re.search(r"^VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE)
+    return int(match[1]) if match else 0
+
+
+# The table -----------------------------------------------------------------------------
+
+
+def largest_within(reports: list[dict]) -> int | None:
+    within = [
+        r["players"]
+        for r in reports
+        if r["neighbour_ms"]["p99"] is not None
+        and r["neighbour_ms"]["p99"] < LIMIT_P99_MS
+        and r["errors"] == 0
+    ]
+    return max(within, default=None)
+
+
+def table(results: dict, arguments) -> str:
+    sides = [side for side in arguments.sides if side in results]
+    counts = [int(n) for n in arguments.players.split(",")]
+
+    def cell(side, key, fmt):
+        value = results[side].get(key)
+        return "–" if value is None else fmt(value)
+
+    def at(reports, players):
+        return next((r for r in reports if r["players"] == players), None)
+
+    def figures(reports_of, players, label):
+        rows = []
+        for name, get in (
+            ("p99 move→ack / move→neighbour", lambda r: f"{_ms(r['ack_ms']['p99'])} / {_ms(r['neighbour_ms']['p99'])} ms"),
+            ("acked", lambda r: f"{100 * (r['acked_share'] or 0):.2f} %"),
+            ("moves heard per client per s", lambda r: f"{r['heard_per_client_s']:.1f}"),
+            ("deliveries/s", lambda r: f"{r['deliveries_per_s']:,.0f}"),
+            ("server CPU per 1,000 deliveries", lambda r: _ms(r["server_cpu_ms_per_1000_deliveries"], 1) + " ms"),
+            ("bytes received per client per s", lambda r: "–" if r.get("bytes_per_client_s") is None else f"{r['bytes_per_client_s']:,.0f} B"),
+            ("server memory (RSS, peak)", lambda r: "–" if r.get("server_rss_peak_mib") is None else f"{r['server_rss_peak_mib']:.0f} MiB"),
+        ):  # fmt: skip
+            values = []
+            for side in sides:
+                report = at(reports_of(side), players)
+                values.append(get(report) if report else "–")
+            rows.append(f"| {label}: {name} | " + " | ".join(values) + " |")
+        return rows
+
+    lines = [
+        "| | " + " | ".join(SIDES[side] for side in sides) + " |",
+        "|---|" + "---|" * len(sides),
+        "| players per process with p99 move→neighbour < 100 ms (over 5 km; tried "
+        + ", ".join(f"{n:,}" for n in counts)
+        + ") | "
+        + " | ".join(cell(side, "largest", lambda v: f"{v:,}") for side in sides)
+        + " |",
+        "| memory per idle client | "
+        + " | ".join(cell(side, "idle_kib", lambda v: f"{v:.1f} KiB") for side in sides)
+        + " |",
+    ]
+    for players in counts:
+        lines += figures(lambda side: results[side]["scatter"], players, f"{players:,} over 5 km")
+    for players, radius in CROWDS:
+        key = f"crowd_{players}"
+        lines += figures(
+            lambda side, key=key: results[side].get(key, []),
+            players,
+            f"{players:,} within {radius:.0f} m",
+        )
+    return "\n".join(lines)
+
+
+def _ms(value, digits=0) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("--sides", default="messages,state,ours", help="of messages, state, ours")
+    parser.add_argument("--players", default="1000,1500,2000,2500", help="counts over 5 km")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of play per run")
+    parser.add_argument("--warmup", type=float, default=0.0, help="Colyseus: seconds left out")
+    parser.add_argument("--ramp", type=float, default=100.0, help="connections per second")
+    parser.add_argument("--workers", type=int, default=2, help="load generator processes")
+    parser.add_argument("--nearest", type=int, default=50, help="K: players heard at full rate")
+    parser.add_argument("--patch-ms", type=int, default=50, help="Colyseus state: 50 or 100")
+    parser.add_argument("--idle", type=int, default=1000, help="idle clients; 0: not measured")
+    parser.add_argument("--no-crowds", action="store_true", help="only the sweep over 5 km")
+    parser.add_argument("--batched", action="store_true", help="this server's --batched mode")
+    parser.add_argument("--ours-arg", action="append", default=[], help="more for capacity.py")
+    parser.add_argument(
+        "--ours-env", action="append", default=[], help="KEY=VALUE for this server's processes"
+    )
+    parser.add_argument("--json", help="write every report here")
+    arguments = parser.parse_args()
+    arguments.sides = arguments.sides.split(",")
+    if unknown := set(arguments.sides) - set(SIDES):
+        parser.error(f"--sides takes messages, state and ours, not {', '.join(sorted(unknown))}")
+
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    results = {}
+    for side in arguments.sides:
+
+        def run(players: str, radius: float, side=side) -> list[dict]:
+            if side == "ours":
+                return ours(players, radius, arguments)
+            return colyseus(side, players, radius, arguments)
+
+        result = results[side] = {"scatter": run(arguments.players, 5000.0)}
+        result["largest"] = largest_within(result["scatter"])
+        if not arguments.no_crowds:
+            for players, radius in CROWDS:
+                result[f"crowd_{players}"] = run(str(players), radius)
+        if arguments.idle:
+            result["idle_kib"] = (
+                ours_idle(arguments) if side == "ours" else colyseus_idle(side, arguments)
+            )
+        print(f"{SIDES[side]}: done", file=sys.stderr, flush=True)
+
+    if arguments.json:
+        Path(arguments.json).write_text(json.dumps(results, indent=2))
+    print(
+        f"\n{started}; one server process each, {arguments.duration:.0f} s per run, 1 move/s per "
+        f"player, generator in {arguments.workers} processes on the same cores; K = "
+        f"{arguments.nearest}; Colyseus state patches every {arguments.patch_ms} ms"
+        + ("; this server --batched" if arguments.batched else "")
+    )
+    print(table(results, arguments))
+
+
+if __name__ == "__main__":
+    main()
