@@ -17,7 +17,8 @@ Every side gets 1 move/s per player, the load generator in --workers processes a
 --duration. Deliveries are moves heard by a client; CPU per 1,000 deliveries is the server
 process's CPU time over the run divided by them (for this server: its CPU share over the last
 --duration seconds, as bench/capacity.py samples it, over its deliveries per second). This
-server's memory is the largest resident set the driver saw its server process reach.
+server's memory is the resident set the driver last saw its server process hold (sampled every
+second until it stops, right after its run); Colyseus' is read at the end of the run.
 """
 
 import argparse
@@ -68,11 +69,15 @@ CAPACITY_ROW = re.compile(
 
 
 class ServerMemory(threading.Thread):
-    """The largest resident set of each uvicorn process started under `pid`, sampled every second."""
+    """
+    The resident set of each server process started under `pid`, last seen (each
+    is stopped right after its run), sampled every second: registering players
+    hashes passwords, which takes memory the play does not.
+    """
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
-        self.root, self.peaks, self.stopped = pid, {}, threading.Event()
+        self.root, self.last, self.stopped = pid, {}, threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(1.0):
@@ -84,7 +89,7 @@ class ServerMemory(threading.Thread):
                     rss = _rss_kib(pid)
                 except (FileNotFoundError, ProcessLookupError):
                     continue
-                self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
+                self.last[pid] = rss
 
 
 def ours(players: str, radius: float, arguments) -> list[dict]:
@@ -114,9 +119,9 @@ def ours(players: str, radius: float, arguments) -> list[dict]:
         ):  # each row is printed twice: as it runs, then in the table
             seen.add(match["players"])
             rows.append(_our_report(match))
-    peaks = list(memory.peaks.values())  # one server per row, in the order they were seen
-    for report, peak in zip(rows, peaks, strict=False):
-        report["server_rss_peak_mib"] = round(peak / 1024, 1)
+    last = list(memory.last.values())  # one server per row, in the order they were seen
+    for report, rss in zip(rows, last, strict=False):
+        report["server_rss_mib"] = round(rss / 1024, 1)
     return rows
 
 
@@ -170,9 +175,10 @@ def _our_environment(arguments) -> dict:
 
 def _run(command: list[str], env=None) -> str:
     print("$", " ".join(command), file=sys.stderr, flush=True)
-    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    # Its progress and tables (on standard error) pass through; its reports come back.
+    finished = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     if finished.returncode != 0:
-        raise SystemExit(f"{command[0]} failed ({finished.returncode}):\n{finished.stderr[-3000:]}")
+        raise SystemExit(f"{command[0]} failed ({finished.returncode}); its output is above")
     return finished.stdout
 
 
@@ -235,7 +241,7 @@ def table(results: dict, arguments) -> str:
             ("deliveries/s", lambda r: f"{r['deliveries_per_s']:,.0f}"),
             ("server CPU per 1,000 deliveries", lambda r: _ms(r["server_cpu_ms_per_1000_deliveries"], 1) + " ms"),
             ("bytes received per client per s", lambda r: "–" if r.get("bytes_per_client_s") is None else f"{r['bytes_per_client_s']:,.0f} B"),
-            ("server memory (RSS, peak)", lambda r: "–" if r.get("server_rss_peak_mib") is None else f"{r['server_rss_peak_mib']:.0f} MiB"),
+            ("server memory (RSS at the end)", lambda r: "–" if r.get("server_rss_mib") is None else f"{r['server_rss_mib']:.0f} MiB"),
         ):  # fmt: skip
             values = []
             for side in sides:
