@@ -1,12 +1,15 @@
 """
-This server beside Colyseus: the same workloads, one after the other on the same cores, one table.
+This server beside Colyseus: the same workloads on the same cores, in one sitting, one table.
 
-Runs, in one sitting, the Colyseus world (bench/peers/colyseus/, in its *messages* and *state*
-modes) and this server (through bench/capacity.py and bench/websocket.py) on:
+Runs the Colyseus world (bench/peers/colyseus/, in its *messages* and *state* modes) and this
+server (through bench/capacity.py and bench/websocket.py) on:
 
-- players over 5 km (--radius 5000), swept over --players until p99 move→neighbour reaches 100 ms;
-- a crowd of 300 players within 150 m and one of 1,000 within 200 m;
-- the memory a connected idle player costs the server (--idle players).
+- scatter: players over 5 km, swept over --players until p99 move→neighbour reaches 100 ms;
+- crowd_300, crowd_1000: 300 players within 150 m, 1,000 within 200 m;
+- idle: the memory a connected idle player costs the server (--idle players).
+
+Each workload runs on every side back to back, the sides' order turning each round (--rounds),
+so that what else the machine does falls on all of them alike.
 
     DATABASE_URL=postgis://mmo:mmo@127.0.0.1:5432/mmo_peerbench REDIS_URL=redis://127.0.0.1:6379/9 \\
         .venv/bin/python bench/peers/compare.py
@@ -209,6 +212,19 @@ def _rss_kib(pid: int) -> int:
 
 # The table -----------------------------------------------------------------------------
 
+WORKLOADS = ("scatter", "crowd_300", "crowd_1000", "idle")
+FIGURES = (  # name, the figure in a report, its format
+    ("p99 move→ack", lambda r: r["ack_ms"]["p99"], lambda v: f"{v:,.0f} ms"),
+    ("p99 move→neighbour", lambda r: r["neighbour_ms"]["p99"], lambda v: f"{v:,.0f} ms"),
+    ("acked", lambda r: 100 * (r["acked_share"] or 0), lambda v: f"{v:.2f} %"),
+    ("moves heard per client per s", lambda r: r["heard_per_client_s"], lambda v: f"{v:.1f}"),
+    ("deliveries/s", lambda r: r["deliveries_per_s"], lambda v: f"{v:,.0f}"),
+    ("server CPU per 1,000 deliveries", lambda r: r["server_cpu_ms_per_1000_deliveries"], lambda v: f"{v:,.1f} ms"),
+    ("bytes received per client per s", lambda r: r.get("bytes_per_client_s"), lambda v: f"{v:,.0f} B"),
+    ("server memory (RSS at the end)", lambda r: r.get("server_rss_mib"), lambda v: f"{v:,.0f} MiB"),
+    ("errors", lambda r: r["errors"], lambda v: f"{v:,.0f}"),
+)  # fmt: skip
+
 
 def largest_within(reports: list[dict]) -> int | None:
     within = [
@@ -221,61 +237,55 @@ def largest_within(reports: list[dict]) -> int | None:
     return max(within, default=None)
 
 
+def spread(values, fmt) -> str:
+    """One round's figure, or the lowest and highest of several."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    low, high = fmt(min(values)), fmt(max(values))
+    return low if low == high else f"{low.split(' ')[0]}–{high}"
+
+
 def table(results: dict, arguments) -> str:
     sides = [side for side in arguments.sides if side in results]
     counts = [int(n) for n in arguments.players.split(",")]
 
-    def cell(side, key, fmt):
-        value = results[side].get(key)
-        return "–" if value is None else fmt(value)
+    def row(label, values_of, fmt):
+        return f"| {label} | " + " | ".join(spread(values_of(side), fmt) for side in sides) + " |"
 
-    def at(reports, players):
-        return next((r for r in reports if r["players"] == players), None)
-
-    def figures(reports_of, players, label):
-        rows = []
-        for name, get in (
-            ("p99 move→ack / move→neighbour", lambda r: f"{_ms(r['ack_ms']['p99'])} / {_ms(r['neighbour_ms']['p99'])} ms"),
-            ("acked", lambda r: f"{100 * (r['acked_share'] or 0):.2f} %"),
-            ("moves heard per client per s", lambda r: f"{r['heard_per_client_s']:.1f}"),
-            ("deliveries/s", lambda r: f"{r['deliveries_per_s']:,.0f}"),
-            ("server CPU per 1,000 deliveries", lambda r: _ms(r["server_cpu_ms_per_1000_deliveries"], 1) + " ms"),
-            ("bytes received per client per s", lambda r: "–" if r.get("bytes_per_client_s") is None else f"{r['bytes_per_client_s']:,.0f} B"),
-            ("server memory (RSS at the end)", lambda r: "–" if r.get("server_rss_mib") is None else f"{r['server_rss_mib']:.0f} MiB"),
-        ):  # fmt: skip
-            values = []
-            for side in sides:
-                report = at(reports_of(side), players)
-                values.append(get(report) if report else "–")
-            rows.append(f"| {label}: {name} | " + " | ".join(values) + " |")
-        return rows
+    def reports(side, workload, players):
+        rounds = results[side][workload]
+        found = (next((r for r in reports if r["players"] == players), None) for reports in rounds)
+        return [r for r in found if r is not None]
 
     lines = [
         "| | " + " | ".join(SIDES[side] for side in sides) + " |",
         "|---|" + "---|" * len(sides),
-        "| players per process with p99 move→neighbour < 100 ms (over 5 km; tried "
-        + ", ".join(f"{n:,}" for n in counts)
-        + ") | "
-        + " | ".join(cell(side, "largest", lambda v: f"{v:,}") for side in sides)
-        + " |",
-        "| memory per idle client | "
-        + " | ".join(cell(side, "idle_kib", lambda v: f"{v:.1f} KiB") for side in sides)
-        + " |",
+        row(
+            "players per process with p99 move→neighbour < 100 ms, over 5 km (tried "
+            + ", ".join(f"{n:,}" for n in counts)
+            + ")",
+            lambda side: [largest_within(rounds) or 0 for rounds in results[side]["scatter"]],
+            lambda v: f"{v:,}" if v else "none",
+        ),
+        row("memory per idle client", lambda side: results[side]["idle"], lambda v: f"{v:.1f} KiB"),
     ]
-    for players in counts:
-        lines += figures(lambda side: results[side]["scatter"], players, f"{players:,} over 5 km")
-    for players, radius in CROWDS:
-        key = f"crowd_{players}"
-        lines += figures(
-            lambda side, key=key: results[side].get(key, []),
-            players,
-            f"{players:,} within {radius:.0f} m",
-        )
+    groups = [("scatter", n, f"{n:,} over 5 km") for n in counts]
+    groups += [(f"crowd_{n}", n, f"{n:,} within {r:.0f} m") for n, r in CROWDS]
+    for workload, players, label in groups:
+        if not any(reports(side, workload, players) for side in sides):
+            continue
+        for name, figure, fmt in FIGURES:
+            lines.append(
+                row(
+                    f"{label}: {name}",
+                    lambda side, w=workload, p=players, f=figure: [
+                        f(r) for r in reports(side, w, p)
+                    ],
+                    fmt,
+                )
+            )
     return "\n".join(lines)
-
-
-def _ms(value, digits=0) -> str:
-    return "–" if value is None else f"{value:,.{digits}f}"
 
 
 def main() -> None:
@@ -292,7 +302,10 @@ def main() -> None:
     parser.add_argument("--nearest", type=int, default=50, help="K: players heard at full rate")
     parser.add_argument("--patch-ms", type=int, default=50, help="Colyseus state: 50 or 100")
     parser.add_argument("--idle", type=int, default=1000, help="idle clients; 0: not measured")
-    parser.add_argument("--no-crowds", action="store_true", help="only the sweep over 5 km")
+    parser.add_argument(
+        "--workloads", default=",".join(WORKLOADS), help="of " + ", ".join(WORKLOADS)
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="each workload on every side, again")
     parser.add_argument("--batched", action="store_true", help="this server's --batched mode")
     parser.add_argument("--ours-arg", action="append", default=[], help="more for capacity.py")
     parser.add_argument(
@@ -301,28 +314,34 @@ def main() -> None:
     parser.add_argument("--json", help="write every report here")
     arguments = parser.parse_args()
     arguments.sides = arguments.sides.split(",")
+    workloads = arguments.workloads.split(",")
     if unknown := set(arguments.sides) - set(SIDES):
         parser.error(f"--sides takes messages, state and ours, not {', '.join(sorted(unknown))}")
+    if unknown := set(workloads) - set(WORKLOADS):
+        parser.error(f"--workloads takes {', '.join(WORKLOADS)}, not {', '.join(sorted(unknown))}")
+
+    def run(side: str, workload: str):
+        if workload == "idle":
+            return ours_idle(arguments) if side == "ours" else colyseus_idle(side, arguments)
+        players, radius = (
+            (arguments.players, 5000.0)
+            if workload == "scatter"
+            else next((str(n), r) for n, r in CROWDS if workload == f"crowd_{n}")
+        )
+        if side == "ours":
+            return ours(players, radius, arguments)
+        return colyseus(side, players, radius, arguments)
 
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    results = {}
-    for side in arguments.sides:
-
-        def run(players: str, radius: float, side=side) -> list[dict]:
-            if side == "ours":
-                return ours(players, radius, arguments)
-            return colyseus(side, players, radius, arguments)
-
-        result = results[side] = {"scatter": run(arguments.players, 5000.0)}
-        result["largest"] = largest_within(result["scatter"])
-        if not arguments.no_crowds:
-            for players, radius in CROWDS:
-                result[f"crowd_{players}"] = run(str(players), radius)
-        if arguments.idle:
-            result["idle_kib"] = (
-                ours_idle(arguments) if side == "ours" else colyseus_idle(side, arguments)
-            )
-        print(f"{SIDES[side]}: done", file=sys.stderr, flush=True)
+    results = {side: {workload: [] for workload in WORKLOADS} for side in arguments.sides}
+    # Each workload on every side back to back, the sides' order turning each round, so that
+    # what else the machine does falls on all of them alike.
+    for round_ in range(arguments.rounds):
+        for workload in workloads:
+            turn = round_ % len(arguments.sides)
+            for side in arguments.sides[turn:] + arguments.sides[:turn]:
+                results[side][workload].append(run(side, workload))
+                print(f"round {round_ + 1}: {workload} on {SIDES[side]}: done", file=sys.stderr)
 
     if arguments.json:
         Path(arguments.json).write_text(json.dumps(results, indent=2))
@@ -331,6 +350,7 @@ def main() -> None:
         f"player, generator in {arguments.workers} processes on the same cores; K = "
         f"{arguments.nearest}; Colyseus state patches every {arguments.patch_ms} ms"
         + ("; this server --batched" if arguments.batched else "")
+        + (f"; lowest–highest of {arguments.rounds} rounds" if arguments.rounds > 1 else "")
     )
     print(table(results, arguments))
 
