@@ -20,8 +20,10 @@ Every side gets 1 move/s per player, the load generator in --workers processes a
 --duration. Deliveries are moves heard by a client; CPU per 1,000 deliveries is the server
 process's CPU time over the run divided by them (for this server: its CPU share over the last
 --duration seconds, as bench/capacity.py samples it, over its deliveries per second). This
-server's memory is the resident set the driver last saw its server process hold (sampled every
-second until it stops, right after its run); Colyseus' is read at the end of the run.
+server's memory is its peak over the play where capacity.py reports one, else the resident set
+the driver last saw its server process hold (sampled every second until it stops, right after
+its run); Colyseus' is read at the end of the run. On crowds this server's players walk around
+the start hub (capacity.py --crowd) where capacity.py offers it, else they settle on own flags.
 """
 
 import argparse
@@ -64,12 +66,6 @@ def colyseus_idle(mode: str, arguments) -> float:
 
 # This server ---------------------------------------------------------------------------
 
-CAPACITY_ROW = re.compile(
-    r"^\| (?P<players>[\d,]+) \| 1 \| (?P<connected>[\d,]+) \| (?P<acked>[\d.]+) % \| [\d,]+ "
-    r"\| (?P<ack_p50>[\d,–]+) / (?P<ack_p99>[\d,–]+) ms \| (?P<nb_p50>[\d,–]+) / (?P<nb_p99>[\d,–]+) ms "
-    r"\| (?P<deliveries>[\d,]+) \| (?P<cpu>[\d.]+) % \| (?P<errors>\d+) \|$"
-)
-
 
 class ServerMemory(threading.Thread):
     """
@@ -95,8 +91,8 @@ class ServerMemory(threading.Thread):
                 self.last[pid] = rss
 
 
-def ours(players: str, radius: float, arguments) -> list[dict]:
-    """bench/capacity.py on one process; its rows, with the server's peak memory."""
+def ours(players: str, radius: float, arguments, *, crowd: bool = False) -> list[dict]:
+    """bench/capacity.py on one process; its rows, with the server's memory."""
     command = [
         sys.executable, "bench/capacity.py", "--processes", "1", "--players", players,
         "--radius", str(radius), "--duration", str(arguments.duration),
@@ -104,6 +100,8 @@ def ours(players: str, radius: float, arguments) -> list[dict]:
     ]  # fmt: skip
     if arguments.batched:
         command.append("--batched")
+    if crowd and _capacity_knows("--crowd"):
+        command.append("--crowd")  # walk around the start hub instead of settling on own flags
     command += arguments.ours_arg
     process = subprocess.Popen(
         command, cwd=ROOT, env=_our_environment(arguments), stdout=subprocess.PIPE, text=True
@@ -114,18 +112,34 @@ def ours(players: str, radius: float, arguments) -> list[dict]:
     memory.stopped.set()
     if process.returncode != 0:
         raise SystemExit(f"bench/capacity.py failed ({process.returncode}):\n{output[-3000:]}")
-    rows, seen = [], set()
-    for line in output.splitlines():
-        match = CAPACITY_ROW.match(line.strip())
-        if (
-            match and match["players"] not in seen
-        ):  # each row is printed twice: as it runs, then in the table
-            seen.add(match["players"])
-            rows.append(_our_report(match))
+    rows = [_our_report(row) for row in capacity_table(output)]
     last = list(memory.last.values())  # one server per row, in the order they were seen
     for report, rss in zip(rows, last, strict=False):
-        report["server_rss_mib"] = round(rss / 1024, 1)
+        report.setdefault("server_rss_mib", round(rss / 1024, 1))
     return rows
+
+
+def capacity_table(output: str) -> list[dict]:
+    """The rows of the table bench/capacity.py prints last, by its column names."""
+    lines = output.splitlines()
+    starts = [n for n, line in enumerate(lines) if line.startswith("| players | processes |")]
+    if not starts:
+        raise SystemExit(f"bench/capacity.py printed no table:\n{output[-3000:]}")
+    cells = lambda line: [cell.strip() for cell in line.strip().strip("|").split("|")]  # noqa: E731
+    names = cells(lines[starts[-1]])
+    rows = []
+    for line in lines[starts[-1] + 2 :]:
+        if not line.startswith("| "):
+            break
+        rows.append(dict(zip(names, cells(line), strict=True)))
+    return rows
+
+
+def _capacity_knows(option: str) -> bool:
+    usage = subprocess.run(
+        [sys.executable, "bench/capacity.py", "--help"], cwd=ROOT, capture_output=True, text=True
+    )
+    return option in usage.stdout
 
 
 def ours_idle(arguments) -> float:
@@ -138,29 +152,49 @@ def ours_idle(arguments) -> float:
     return float(match[1])
 
 
-def _our_report(match) -> dict:
-    number = lambda text: None if text == "–" else float(text.replace(",", ""))  # noqa: E731
-    players, deliveries, cpu = (
-        number(match["players"]),
-        number(match["deliveries"]),
-        float(match["cpu"]),
-    )
-    return {
+def _number(text: str | None) -> float | None:
+    """A figure of capacity.py's table: `1,234`, `12 ms`, `100.00 %`, `–`."""
+    if text is None:
+        return None
+    match = re.match(r"[\d,.]+", text)
+    return float(match[0].replace(",", "")) if match else None
+
+
+def _pair(text: str | None) -> tuple[float | None, float | None]:
+    first, _, second = (text or "").partition(" / ")
+    return _number(first), _number(second)
+
+
+def _our_report(row: dict) -> dict:
+    players, deliveries = int(_number(row["players"])), _number(row["deliveries/s"])
+    cpu = _number(row["CPU per process"])
+    ack, neighbour = _pair(row["move→ack p50 / p99"]), _pair(row["move→neighbour p50 / p99"])
+    report = {
         "server": "ours",
-        "players": int(players),
-        "connected": int(number(match["connected"])),
-        "acked_share": float(match["acked"]) / 100,
-        "ack_ms": {"p50": number(match["ack_p50"]), "p99": number(match["ack_p99"])},
-        "neighbour_ms": {"p50": number(match["nb_p50"]), "p99": number(match["nb_p99"])},
+        "players": players,
+        "connected": int(_number(row["connected"])),
+        "acked_share": _number(row["acked"]) / 100,
+        "ack_ms": {"p50": ack[0], "p99": ack[1]},
+        "neighbour_ms": {"p50": neighbour[0], "p99": neighbour[1]},
         "deliveries_per_s": deliveries,
         "heard_per_client_s": round(deliveries / players, 2),
-        "bytes_per_client_s": None,  # the load tool does not count them
+        "bytes_per_client_s": None,
         "server_cpu_share": cpu,
         "server_cpu_ms_per_1000_deliveries": round(cpu * 10 / deliveries * 1000, 2)
         if deliveries
         else None,
-        "errors": int(match["errors"]),
+        "errors": int(_number(row["errors"])),
     }
+    # Figures a newer capacity.py prints itself (per-client medians, its own memory sample).
+    if "CPU per 1,000 deliveries" in row:
+        report["server_cpu_ms_per_1000_deliveries"] = _number(row["CPU per 1,000 deliveries"])
+    if "peak memory per process" in row:
+        report["server_rss_mib"] = _number(row["peak memory per process"])
+    if "moves heard/s per client p50 / max" in row:
+        report["heard_per_client_s"] = _pair(row["moves heard/s per client p50 / max"])[0]
+    if "bytes/s per client p50 / max" in row:
+        report["bytes_per_client_s"] = _pair(row["bytes/s per client p50 / max"])[0]
+    return report
 
 
 def _our_environment(arguments) -> dict:
@@ -221,7 +255,7 @@ FIGURES = (  # name, the figure in a report, its format
     ("deliveries/s", lambda r: r["deliveries_per_s"], lambda v: f"{v:,.0f}"),
     ("server CPU per 1,000 deliveries", lambda r: r["server_cpu_ms_per_1000_deliveries"], lambda v: f"{v:,.1f} ms"),
     ("bytes received per client per s", lambda r: r.get("bytes_per_client_s"), lambda v: f"{v:,.0f} B"),
-    ("server memory (RSS at the end)", lambda r: r.get("server_rss_mib"), lambda v: f"{v:,.0f} MiB"),
+    ("server memory (RSS, end of play)", lambda r: r.get("server_rss_mib"), lambda v: f"{v:,.0f} MiB"),
     ("errors", lambda r: r["errors"], lambda v: f"{v:,.0f}"),
 )  # fmt: skip
 
@@ -329,7 +363,7 @@ def main() -> None:
             else next((str(n), r) for n, r in CROWDS if workload == f"crowd_{n}")
         )
         if side == "ours":
-            return ours(players, radius, arguments)
+            return ours(players, radius, arguments, crowd=workload != "scatter")
         return colyseus(side, players, radius, arguments)
 
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
