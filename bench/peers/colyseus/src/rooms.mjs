@@ -64,8 +64,9 @@ class World extends Room {
     const walker = this.walkers.get(client.sessionId);
     if (!walker) return;
     this.walkers.delete(client.sessionId);
+    const listeners = [...walker.heardBy];
     this.grid.remove(walker);
-    this.left(walker);
+    this.left(walker, listeners);
   }
 
   messages = {
@@ -125,16 +126,10 @@ export class MessagesWorld extends World {
     }
   }
 
-  left(walker) {
-    for (const listener of walker.heardByBeforeLeaving ?? []) {
+  left(walker, listeners) {
+    for (const listener of listeners) {
       listener.client.send("player-disconnected", { playerId: walker.id });
     }
-  }
-
-  onLeave(client) {
-    const walker = this.walkers.get(client.sessionId);
-    if (walker) walker.heardByBeforeLeaving = [...walker.heardBy];
-    super.onLeave(client);
   }
 }
 

@@ -112,6 +112,13 @@ describe("messages mode, K = 2", () => {
     rooms.b.send("player-move", { seq: 4 });
     assert.equal((await reply(rooms.b, "error")).code, "bad_move");
   });
+
+  test("those who heard a player who leaves are told", async () => {
+    const gone = rooms.c.sessionId;
+    await rooms.c.leave();
+    delete rooms.c;
+    assert.equal((await reply(rooms.a, "player-disconnected", (data) => data.playerId === gone)).playerId, gone);
+  });
 });
 
 describe("state mode, K = 2", () => {
