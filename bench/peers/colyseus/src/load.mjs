@@ -145,7 +145,7 @@ function summary(report) {
   const { ack_ms: ack, neighbour_ms: neighbour } = report;
   return (
     `colyseus ${report.mode}: ${report.players} players within ${report.radius_m} m, ` +
-    `${(100 * (report.acked_share ?? 0)).toFixed(2)} % acked, move→ack p50/p99 ${ack.p50}/${ack.p99} ms, ` +
+    `${report.moves_per_s} moves/s, ${(100 * (report.acked_share ?? 0)).toFixed(2)} % acked, move→ack p50/p99 ${ack.p50}/${ack.p99} ms, ` +
     `move→neighbour p99 ${neighbour.p99} ms, ${report.heard_per_client_s} moves heard and ` +
     `${report.bytes_per_client_s} B received per client per s, ${report.deliveries_per_s} deliveries/s, ` +
     `server CPU ${report.server_cpu_ms_per_1000_deliveries} ms per 1,000 deliveries ` +
