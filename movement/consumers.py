@@ -21,7 +21,7 @@ from mmo.ratelimit import TokenBucket, WindowCounter
 from mmo.servers.backlog import WRITE_FRAME, text_frame
 from mmo.socket import protocol
 from mmo.socket.protocol import ProtocolError, error_frame, frame, now_ms
-from mmo.socket.registry import message, registry, text
+from mmo.socket.registry import boolean, message, registry, text
 from movement.socket import world_enter, world_entered, world_leave
 from movement.world import live_world
 from players.authentication import authenticate_access_token
@@ -72,6 +72,8 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.player = None
         self.session_id: str | None = None
         self.live = None
+        # Moves heard as one `players-moved` frame per tick (asked for in `authenticate`).
+        self.batch_moves = False
         self.memberships = realtime.Memberships(self.channel_layer, self.channel_name)
         self.closing = False
         self.authenticated_at = 0
@@ -252,12 +254,14 @@ class GameConsumer(AsyncWebsocketConsumer):
         "token": text(max_length=4096),
         "playerId": text(required=False, max_length=64),
         "username": text(required=False, max_length=50),
+        "batchMoves": boolean(default=False),
     },
     authenticated=False,
 )
 async def authenticate(connection: GameConsumer, data, now):
     if connection.live is not None:
         raise ProtocolError("already_authenticated", "This connection is authenticated.")
+    connection.batch_moves = data["batchMoves"]
     await connection.authenticate(
         data["token"], claimed_id=data["playerId"], claimed_username=data["username"]
     )
