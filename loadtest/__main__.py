@@ -58,6 +58,24 @@ def parser() -> argparse.ArgumentParser:
         "--mix", type=parse_mix, default={}, help="per move: chat=0.01,rest=0.02,flags=0.01"
     )
     parser.add_argument(
+        "--crowd",
+        action="store_true",
+        help="place no flags: every player stays at the start hub it spawned at and walks "
+        "within --radius of it (a crowd, as new players make)",
+    )
+    parser.add_argument(
+        "--accounts",
+        metavar="FILE",
+        help="with --crowd: play the players saved in FILE by an earlier run instead of "
+        "registering new ones (registering, and saving them there, if it does not exist); "
+        "their access tokens must still be valid (the server's JWT_ACCESS_MINUTES)",
+    )
+    parser.add_argument(
+        "--batched",
+        action="store_true",
+        help="ask the server for one players-moved frame per tick instead of a frame per move",
+    )
+    parser.add_argument(
         "--workers", type=int, default=1, help="processes the simulated players run in"
     )
     parser.add_argument("--json", dest="json_path", help="write the report here")
@@ -72,6 +90,8 @@ def main(argv=None) -> None:
         or min(arguments.move_rate, arguments.duration) <= 0
     ):
         parser().error("--players, --workers, --move-rate and --duration must be positive")
+    if arguments.accounts and not arguments.crowd:
+        parser().error("--accounts goes with --crowd")
     config = Config(
         servers=tuple(
             server.rstrip("/") for server in arguments.server or ["http://127.0.0.1:8000"]
@@ -83,6 +103,9 @@ def main(argv=None) -> None:
         centre=arguments.centre,
         radius=arguments.radius,
         mix=arguments.mix,
+        batched=arguments.batched,
+        crowd=arguments.crowd,
+        accounts=arguments.accounts,
     )
     try:
         result = run(
