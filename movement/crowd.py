@@ -39,6 +39,8 @@ from mmo import realtime
 logger = logging.getLogger(__name__)
 
 NEAREST_REFRESH_S = 1.0
+# A mover not heard of for this long is forgotten until it moves again.
+MOVER_TTL_S = 30.0
 # How often deliveries dropped because their socket had closed are logged.
 DROPPED_LOG_INTERVAL_S = 60.0
 
@@ -91,6 +93,7 @@ class Crowd:
         self._dropped_logged = 0
         self._dropped_logged_at = clock()
         self._last_tick = clock()
+        self._expired_at = clock()
 
     # Connections ---------------------------------------------------------------------
 
@@ -159,6 +162,16 @@ class Crowd:
         for viewer in self.hearers.pop(player_id, ()):
             viewer.near.discard(player_id)
             viewer.pending.pop(player_id, None)
+
+    def _expire(self, now: float) -> None:
+        """
+        Forget movers not heard of for MOVER_TTL_S: a player of another process
+        who walked out of the cells followed here sends no more moves this way.
+        """
+        self._expired_at = now
+        stale = [pid for pid, mover in self.movers.items() if mover.moved_at < now - MOVER_TTL_S]
+        for player_id in stale:
+            self.gone(player_id)
 
     def cell_dropped(self, group: str) -> None:
         """No connection here follows `group` any more: forget the movers last seen in it."""
@@ -259,17 +272,28 @@ class Crowd:
                 due.setdefault(viewer.group, []).append(viewer)
         for group, viewers in due.items():
             self._refresh(group, viewers, cache)
+        if now - self._expired_at >= 1.0:
+            self._expire(now)
 
         rate = settings.WEBSOCKET_FAR_UPDATES
         shared: dict[tuple, dict] = {}
+        counts: dict[str, int] = {}
         for viewer in list(self.viewers.values()):
             if viewer.connection.live is None:
                 continue  # not yet told it is authenticated: nothing may come before that
-            candidates = self._candidates(viewer.group, cache)
+            count = counts.get(viewer.group)
+            if count is None:
+                count = counts[viewer.group] = sum(
+                    len(self.members.get(group, ())) for group in viewer.groups
+                )
             own = self.movers.get(viewer.live.player_id)
-            around = len(candidates) - (own is not None and own.group in viewer.groups)
+            around = count - (own is not None and own.group in viewer.groups)
+            crowded = around > len(viewer.near) and rate > 0
+            if not (crowded or viewer.pending):
+                continue  # hears everyone around at once: nothing waits for the tick
             far = []
-            if around > len(viewer.near) and rate > 0:
+            if crowded:
+                candidates = self._candidates(viewer.group, cache)
                 viewer.far_credit = min(viewer.far_credit + rate * elapsed, max(rate, 1.0))
                 if viewer.far_credit >= 1:
                     far = self._far_moves(viewer, candidates, int(viewer.far_credit), now, rate)
