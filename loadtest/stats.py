@@ -107,7 +107,7 @@ def report(config, stats: Stats, refusals: dict[str, int]) -> dict:
         "players": config.players,
         "duration_s": round(elapsed, 2),
         "move_rate": config.move_rate,
-        "flags_placed": config.players - sum(refusals.values()),
+        "flags_placed": 0 if config.crowd else config.players - sum(refusals.values()),
         "flags_refused": refusals,
         "connected": stats.peak_connected,
         "moves_sent": stats.moves_sent,
