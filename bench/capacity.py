@@ -45,7 +45,7 @@ def simulate(servers: list[Server], players: int, arguments, report_path: Path) 
     ]  # fmt: skip
     if arguments.batched:
         command.append("--batched")
-    if arguments.crowd or arguments.accounts:
+    if arguments.crowd:
         command.append("--crowd")
     if arguments.accounts:
         command += ["--accounts", arguments.accounts]
@@ -154,10 +154,13 @@ def main() -> None:
         "--batched", action="store_true", help="clients ask for one players-moved frame per tick"
     )
     parser.add_argument(
+        "--reports", metavar="DIR", help="keep each run's load tool report (JSON) in DIR"
+    )
+    parser.add_argument(
         "--accounts",
         metavar="FILE",
-        help="with --crowd: the load tool's --accounts, so that runs after the first skip "
-        "registering (the servers then sign tokens with a key of their own that lasts)",
+        help="the load tool's --accounts, so that runs after the first skip registering "
+        "(the servers then sign tokens with a key of their own that lasts)",
     )
     parser.add_argument(
         "--crowd",
@@ -193,7 +196,12 @@ def main() -> None:
                 sampler = CpuSampler(servers)
                 sampler.start()
                 try:
-                    result = simulate(servers, players, arguments, work / "report.json")
+                    report_dir = Path(arguments.reports) if arguments.reports else work
+                    report_dir.mkdir(parents=True, exist_ok=True)
+                    report_path = (
+                        report_dir / f"report-{processes}-{players}-{time.time():.0f}.json"
+                    )
+                    result = simulate(servers, players, arguments, report_path)
                 finally:
                     sampler.stopped.set()
                     sampler.join()

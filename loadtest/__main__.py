@@ -66,9 +66,9 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--accounts",
         metavar="FILE",
-        help="with --crowd: play the players saved in FILE by an earlier run instead of "
-        "registering new ones (registering, and saving them there, if it does not exist); "
-        "their access tokens must still be valid (the server's JWT_ACCESS_MINUTES)",
+        help="play the players saved in FILE by an earlier run (on their flags, or in the "
+        "crowd) instead of registering new ones; registers and saves them there if it does "
+        "not exist. Their access tokens must still be valid (the server's JWT_ACCESS_MINUTES)",
     )
     parser.add_argument(
         "--batched",
@@ -90,8 +90,6 @@ def main(argv=None) -> None:
         or min(arguments.move_rate, arguments.duration) <= 0
     ):
         parser().error("--players, --workers, --move-rate and --duration must be positive")
-    if arguments.accounts and not arguments.crowd:
-        parser().error("--accounts goes with --crowd")
     config = Config(
         servers=tuple(
             server.rstrip("/") for server in arguments.server or ["http://127.0.0.1:8000"]

@@ -14,7 +14,7 @@ class Config:
     mix: dict[str, float]  # per tick: probability of chat, rest, flags
     batched: bool = False  # ask for one players-moved frame per tick (batchMoves)
     crowd: bool = False  # no flags: every player walks within `radius` of where it spawned
-    accounts: str | None = None  # with crowd: a file of players to reuse (made if missing)
+    accounts: str | None = None  # a file of players to reuse (made if missing)
     password: str = "simulated-player-passphrase"
     prefix: str = field(default_factory=lambda: "sim" + uuid.uuid4().hex[:6])
 

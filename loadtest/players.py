@@ -56,7 +56,7 @@ class SimulatedPlayer:
         self.refusal = settled.refusal
 
     def account(self) -> dict:
-        """What --accounts keeps of a crowd player for later runs."""
+        """What --accounts keeps of a player for later runs."""
         return {
             "username": self.username,
             "player_id": self.player_id,
@@ -65,7 +65,7 @@ class SimulatedPlayer:
         }
 
     def resume(self, account: dict) -> None:
-        """A crowd player of an earlier run: it starts where it stands and roams around its base."""
+        """A player of an earlier run: it starts where it stands and roams around its base."""
         self.username, self.player_id, self.token = (
             account["username"], account["player_id"], account["token"]
         )  # fmt: skip
