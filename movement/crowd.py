@@ -89,6 +89,7 @@ class Crowd:
         self.hearers: dict[str, set[Viewer]] = {}  # mover → viewers hearing them at full rate
         self.movers: dict[str, Mover] = {}
         self.members: dict[str, dict[str, None]] = {}  # cell group → movers last seen in it
+        self._around: dict[tuple[int, int], frozenset[str]] = {}
         self.dropped = 0  # deliveries to sockets that had just closed
         self._dropped_logged = 0
         self._dropped_logged_at = clock()
@@ -103,9 +104,21 @@ class Crowd:
         if viewer is None:
             viewer = self.viewers[connection] = Viewer(connection, live, batched)
         viewer.group = realtime.cell_group(*cell)
-        viewer.groups = {realtime.cell_group(*around) for around in realtime.cells_around(cell)}
+        viewer.groups = self._groups_around(cell)
         self._refresh(viewer.group, [viewer])
         viewer.refresh_at = self.clock() + random.uniform(0, NEAREST_REFRESH_S)
+
+    def _groups_around(self, cell: tuple[int, int]) -> frozenset[str]:
+        """The groups of a cell and the eight around it, one set shared by the viewers there
+        (a set of nine names per connection would cost about a kilobyte each)."""
+        groups = self._around.get(cell)
+        if groups is None:
+            if len(self._around) > 100_000:
+                self._around.clear()
+            groups = self._around[cell] = frozenset(
+                realtime.cell_group(*around) for around in realtime.cells_around(cell)
+            )
+        return groups
 
     def unwatch(self, connection) -> None:
         viewer = self.viewers.pop(connection, None)
