@@ -36,6 +36,10 @@ CLOSE_ABUSE = 4008
 
 
 class GameConsumer(AsyncWebsocketConsumer):
+    # Moves heard as one `players-moved` frame per tick, when asked for in `authenticate`
+    # (set on the connection only then: an attribute per connection costs memory).
+    batch_moves = False
+
     async def dispatch(self, message):
         """
         Channels closes stale database connections before every message it
@@ -72,8 +76,6 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.player = None
         self.session_id: str | None = None
         self.live = None
-        # Moves heard as one `players-moved` frame per tick (asked for in `authenticate`).
-        self.batch_moves = False
         self.memberships = realtime.Memberships(self.channel_layer, self.channel_name)
         self.closing = False
         self.authenticated_at = 0
@@ -261,7 +263,8 @@ class GameConsumer(AsyncWebsocketConsumer):
 async def authenticate(connection: GameConsumer, data, now):
     if connection.live is not None:
         raise ProtocolError("already_authenticated", "This connection is authenticated.")
-    connection.batch_moves = data["batchMoves"]
+    if data["batchMoves"]:
+        connection.batch_moves = True
     await connection.authenticate(
         data["token"], claimed_id=data["playerId"], claimed_username=data["username"]
     )

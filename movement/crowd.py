@@ -45,6 +45,10 @@ MOVER_TTL_S = 30.0
 DROPPED_LOG_INTERVAL_S = 60.0
 
 
+_NOBODY: frozenset[str] = frozenset()
+_NOTHING_PENDING: dict[str, None] = {}  # never written: only batched viewers add to theirs
+
+
 class Mover:
     """The latest move heard of a player in a followed cell."""
 
@@ -75,8 +79,10 @@ class Viewer:
         self.connection = connection
         self.live = live
         self.batched = batched
-        self.near: set[str] = set()
-        self.pending: dict[str, None] = {}  # batched: nearest who moved this tick, in order
+        # Shared empty containers until filled: most sockets of a quiet world hear nobody.
+        self.near: set[str] | frozenset[str] = _NOBODY
+        # Batched: the nearest who moved this tick, in order.
+        self.pending: dict[str, None] = {} if batched else _NOTHING_PENDING
         self.far_cursor = 0
         self.far_credit = 0.0
         self.refresh_at = 0.0
@@ -123,7 +129,7 @@ class Crowd:
     def unwatch(self, connection) -> None:
         viewer = self.viewers.pop(connection, None)
         if viewer is not None:
-            self._hear_near(viewer, set())
+            self._hear_near(viewer, _NOBODY)
 
     # Moves ---------------------------------------------------------------------------
 
@@ -164,6 +170,8 @@ class Crowd:
                 and mover_id not in viewer.near
                 and viewer.live.player_id != mover_id
             ):
+                if viewer.near is _NOBODY:
+                    viewer.near = set()
                 viewer.near.add(mover_id)
                 self.hearers.setdefault(mover_id, set()).add(viewer)
 
@@ -219,7 +227,7 @@ class Crowd:
             everyone = set(candidates)
             crowded = []
             for viewer in viewers:
-                others = everyone - {viewer.live.player_id}
+                others = (everyone - {viewer.live.player_id}) or _NOBODY
                 if len(others) <= visible:
                     self._hear_near(viewer, others)
                 else:
@@ -247,7 +255,7 @@ class Crowd:
         for row, viewer in enumerate(viewers):
             chosen = {candidates[n] for n in nearest[row].tolist()}
             chosen.discard(viewer.live.player_id)
-            self._hear_near(viewer, chosen)
+            self._hear_near(viewer, chosen or _NOBODY)
 
     def _hear_near(self, viewer: Viewer, near: set[str]) -> None:
         for player_id in viewer.near - near:
