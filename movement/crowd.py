@@ -52,11 +52,17 @@ _NOTHING_PENDING: dict[str, None] = {}  # never written: only batched viewers ad
 class Mover:
     """The latest move heard of a player in a followed cell."""
 
-    __slots__ = ("player_id", "group", "lng", "lat", "event", "moved_at")
+    __slots__ = ("player_id", "group", "row", "col", "lng", "lat", "event", "moved_at")
 
     def __init__(self, player_id: str, group: str):
         self.player_id = player_id
         self.group = group
+        _, row, col = group.split(".")
+        self.row, self.col = int(row), int(col)
+
+    def heard_in(self, cell: tuple[int, int]) -> bool:
+        """Whether a viewer in `cell` hears this mover's cell (its own or one of the eight around)."""
+        return abs(self.row - cell[0]) <= 1 and abs(self.col - cell[1]) <= 1
 
 
 class Viewer:
@@ -67,7 +73,7 @@ class Viewer:
         "live",
         "batched",
         "group",
-        "groups",
+        "cell",
         "near",
         "pending",
         "far_cursor",
@@ -95,7 +101,6 @@ class Crowd:
         self.hearers: dict[str, set[Viewer]] = {}  # mover → viewers hearing them at full rate
         self.movers: dict[str, Mover] = {}
         self.members: dict[str, dict[str, None]] = {}  # cell group → movers last seen in it
-        self._around: dict[tuple[int, int], frozenset[str]] = {}
         self.dropped = 0  # deliveries to sockets that had just closed
         self._dropped_logged = 0
         self._dropped_logged_at = clock()
@@ -110,21 +115,9 @@ class Crowd:
         if viewer is None:
             viewer = self.viewers[connection] = Viewer(connection, live, batched)
         viewer.group = realtime.cell_group(*cell)
-        viewer.groups = self._groups_around(cell)
+        viewer.cell = cell
         self._refresh(viewer.group, [viewer])
         viewer.refresh_at = self.clock() + random.uniform(0, NEAREST_REFRESH_S)
-
-    def _groups_around(self, cell: tuple[int, int]) -> frozenset[str]:
-        """The groups of a cell and the eight around it, one set shared by the viewers there
-        (a set of nine names per connection would cost about a kilobyte each)."""
-        groups = self._around.get(cell)
-        if groups is None:
-            if len(self._around) > 100_000:
-                self._around.clear()
-            groups = self._around[cell] = frozenset(
-                realtime.cell_group(*around) for around in realtime.cells_around(cell)
-            )
-        return groups
 
     def unwatch(self, connection) -> None:
         viewer = self.viewers.pop(connection, None)
@@ -152,7 +145,7 @@ class Crowd:
             return
         # A hearer may leave while an earlier one is told.
         for viewer in list(hearers):
-            if group not in viewer.groups:
+            if not mover.heard_in(viewer.cell):
                 continue  # the mover walked out of what this viewer hears; the next refresh drops it
             if viewer.batched:
                 viewer.pending[mover_id] = None
@@ -305,10 +298,11 @@ class Crowd:
             count = counts.get(viewer.group)
             if count is None:
                 count = counts[viewer.group] = sum(
-                    len(self.members.get(group, ())) for group in viewer.groups
+                    len(self.members.get(realtime.cell_group(*cell), ()))
+                    for cell in realtime.cells_around(viewer.cell)
                 )
             own = self.movers.get(viewer.live.player_id)
-            around = count - (own is not None and own.group in viewer.groups)
+            around = count - (own is not None and own.heard_in(viewer.cell))
             crowded = around > len(viewer.near) and rate > 0
             if not (crowded or viewer.pending):
                 continue  # hears everyone around at once: nothing waits for the tick
