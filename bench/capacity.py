@@ -19,6 +19,7 @@ land the server offers nearest to a spot within --radius of the start point.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -42,6 +43,12 @@ def simulate(servers: list[Server], players: int, arguments, report_path: Path) 
         "--radius", str(arguments.radius), "--move-rate", str(arguments.move_rate),
         "--workers", str(arguments.workers), "--json", str(report_path),
     ]  # fmt: skip
+    if arguments.batched:
+        command.append("--batched")
+    if arguments.crowd:
+        command.append("--crowd")
+    if arguments.accounts:
+        command += ["--accounts", arguments.accounts]
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if finished.returncode != 0:
         raise SystemExit(f"the load tool failed:\n{finished.stderr[-5000:]}")
@@ -71,11 +78,14 @@ class CpuSampler(threading.Thread):
         super().__init__(daemon=True)
         self.servers = servers
         self.samples: list[tuple[float, float]] = []  # (monotonic time, CPU seconds of all)
+        self.rss: list[tuple[float, int]] = []  # (monotonic time, largest RSS of one process)
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.is_set():
-            self.samples.append((time.monotonic(), sum(map(cpu_seconds, self.servers))))
+            now = time.monotonic()
+            self.samples.append((now, sum(map(cpu_seconds, self.servers))))
+            self.rss.append((now, max(server.rss_kib() for server in self.servers)))
             self.stopped.wait(1.0)
 
     def share_per_process(self, seconds: float) -> float:
@@ -84,20 +94,44 @@ class CpuSampler(threading.Thread):
         start_time, start_cpu = next((t, cpu) for t, cpu in self.samples if t >= end_time - seconds)
         return 100 * (end_cpu - start_cpu) / max(end_time - start_time, 1e-9) / len(self.servers)
 
+    def peak_rss_kib(self, seconds: float) -> int:
+        """The largest resident memory of one process over the last `seconds` (registering
+        players hashes passwords, which takes memory of its own)."""
+        end_time = self.rss[-1][0]
+        return max(kib for t, kib in self.rss if t >= end_time - seconds)
+
 
 def ms(value) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
-def row(processes: int, result: dict, cpu_share: float) -> str:
+def row(processes: int, result: dict, cpu_share: float, peak_rss_kib: int) -> str:
     ack, neighbour = result["ack_ms"], result["neighbour_ms"]
     deliveries = neighbour["count"] / max(result["duration_s"], 1e-9)
+    # CPU time of all processes per 1,000 deliveries (moves heard by a neighbour).
+    cpu_per_1000 = 1000 * cpu_share / 100 * processes / max(deliveries / 1000, 1e-9)
+    client = result.get("per_client", {})
+    heard, received, full = (
+        client.get(key, {})
+        for key in ("moves_heard_per_s", "bytes_received_per_s", "players_heard_at_full_rate")
+    )
     return (
         f"| {result['players']:,} | {processes} | {result['connected']:,} "
         f"| {100 * (result['acked_share'] or 0):.2f} % | {result['moves_per_s']:,.0f} "
         f"| {ms(ack['p50'])} / {ms(ack['p99'])} ms | {ms(neighbour['p50'])} / {ms(neighbour['p99'])} ms "
-        f"| {deliveries:,.0f} | {cpu_share:.0f} % | {result['errors']} |"
+        f"| {deliveries:,.0f} | {cpu_share:.0f} % | {cpu_per_1000:.1f} ms "
+        f"| {peak_rss_kib / 1024:.0f} MiB | {ms(heard.get('p50'))} / {ms(heard.get('max'))} "
+        f"| {ms(received.get('p50'))} / {ms(received.get('max'))} B "
+        f"| {ms(full.get('min'))} / {ms(full.get('p50'))} | {result['errors']} |"
     )
+
+
+def lasting_tokens(accounts: str | None) -> dict:
+    """Server settings under which the tokens saved in `accounts` stay valid from run to run."""
+    if not accounts:
+        return {}
+    key = hashlib.sha256(f"bench accounts {Path(accounts).resolve()}".encode()).hexdigest()
+    return {"JWT_SIGNING_KEY": key, "JWT_ACCESS_MINUTES": "720"}
 
 
 def cpu_seconds(server: Server) -> float:
@@ -116,14 +150,33 @@ def main() -> None:
     parser.add_argument("--move-rate", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=2, help="load generator processes")
     parser.add_argument("--app", default="mmo.asgi:application", help="the ASGI application served")
+    parser.add_argument(
+        "--batched", action="store_true", help="clients ask for one players-moved frame per tick"
+    )
+    parser.add_argument(
+        "--reports", metavar="DIR", help="keep each run's load tool report (JSON) in DIR"
+    )
+    parser.add_argument(
+        "--accounts",
+        metavar="FILE",
+        help="the load tool's --accounts, so that runs after the first skip registering "
+        "(the servers then sign tokens with a key of their own that lasts)",
+    )
+    parser.add_argument(
+        "--crowd",
+        action="store_true",
+        help="players place no flags and walk within --radius of the start hub they spawn at",
+    )
     arguments = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgis://"):
         raise SystemExit("set DATABASE_URL (postgis://…) and REDIS_URL: the servers share them")
 
     header = (
         "| players | processes | connected | acked | acked moves/s | move→ack p50 / p99 "
-        "| move→neighbour p50 / p99 | deliveries/s | CPU per process | errors |\n"
-        "|---|---|---|---|---|---|---|---|---|---|"
+        "| move→neighbour p50 / p99 | deliveries/s | CPU per process | CPU per 1,000 deliveries "
+        "| peak memory per process | moves heard/s per client p50 / max "
+        "| bytes/s per client p50 / max | players heard at full rate min / p50 | errors |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     seed_world()
     lines, largest = [], {}
@@ -135,7 +188,7 @@ def main() -> None:
                     Server(
                         arguments.server,
                         arguments.app,
-                        production_environment(),
+                        production_environment(**lasting_tokens(arguments.accounts)),
                         work / f"server-{processes}-{players}-{n}.log",
                     )
                     for n in range(processes)
@@ -143,14 +196,21 @@ def main() -> None:
                 sampler = CpuSampler(servers)
                 sampler.start()
                 try:
-                    result = simulate(servers, players, arguments, work / "report.json")
+                    report_dir = Path(arguments.reports) if arguments.reports else work
+                    report_dir.mkdir(parents=True, exist_ok=True)
+                    report_path = (
+                        report_dir / f"report-{processes}-{players}-{time.time():.0f}.json"
+                    )
+                    result = simulate(servers, players, arguments, report_path)
                 finally:
                     sampler.stopped.set()
                     sampler.join()
                     for server in servers:
                         server.stop()
                 cpu_share = sampler.share_per_process(arguments.duration)
-                lines.append(row(processes, result, cpu_share))
+                lines.append(
+                    row(processes, result, cpu_share, sampler.peak_rss_kib(arguments.duration))
+                )
                 print(lines[-1], flush=True)
                 within = (
                     result["neighbour_ms"]["p99"] is not None
@@ -163,6 +223,7 @@ def main() -> None:
 
     print(
         f"\n{arguments.server}, {arguments.duration:.0f} s per run, radius {arguments.radius:.0f} m"
+        + (", batched clients" if arguments.batched else "")
     )
     print(header)
     print("\n".join(lines))

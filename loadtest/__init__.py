@@ -22,4 +22,12 @@ fills: the first ones get the spots they picked, later ones the nearest free lan
 whose flag is refused (no world, say) plays where the server put them at registration; the
 report counts the refusals by code (`flags_refused`). The players stay registered after the
 run (named sim<6 hex digits>_<n>).
+
+With --crowd the players place no flag: they stay at the start hub they spawned at and walk
+within --radius of it, as new players do. --batched asks for one `players-moved` frame per
+tick. --accounts FILE saves the players of a run (tokens, base) and plays them again in later
+runs, skipping registration (password hashing), which on a small machine takes longer than
+the run. Besides latencies the report gives, per client over the part of the run in which
+every player was connected (`per_client`): moves heard per second, bytes received per second,
+and how many players it heard at 80 % or more of its own move rate.
 """

@@ -58,6 +58,24 @@ def parser() -> argparse.ArgumentParser:
         "--mix", type=parse_mix, default={}, help="per move: chat=0.01,rest=0.02,flags=0.01"
     )
     parser.add_argument(
+        "--crowd",
+        action="store_true",
+        help="place no flags: every player stays at the start hub it spawned at and walks "
+        "within --radius of it (a crowd, as new players make)",
+    )
+    parser.add_argument(
+        "--accounts",
+        metavar="FILE",
+        help="play the players saved in FILE by an earlier run (on their flags, or in the "
+        "crowd) instead of registering new ones; registers and saves them there if it does "
+        "not exist. Their access tokens must still be valid (the server's JWT_ACCESS_MINUTES)",
+    )
+    parser.add_argument(
+        "--batched",
+        action="store_true",
+        help="ask the server for one players-moved frame per tick instead of a frame per move",
+    )
+    parser.add_argument(
         "--workers", type=int, default=1, help="processes the simulated players run in"
     )
     parser.add_argument("--json", dest="json_path", help="write the report here")
@@ -83,6 +101,9 @@ def main(argv=None) -> None:
         centre=arguments.centre,
         radius=arguments.radius,
         mix=arguments.mix,
+        batched=arguments.batched,
+        crowd=arguments.crowd,
+        accounts=arguments.accounts,
     )
     try:
         result = run(

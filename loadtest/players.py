@@ -5,6 +5,7 @@ WebSocket. Latencies are measured from timestamps carried in the frames
 """
 
 import asyncio
+import collections
 import json
 import math
 import random
@@ -30,21 +31,59 @@ class SimulatedPlayer:
         self.seq = 0
         self.area = None  # from the server's acks: area chat needs one
         self.refusal = None  # the code of the server's refusal of this player's flag
+        # What this client received once every player had connected (--ramp):
+        # moves heard, of whom, and bytes.
+        self.heard_from: collections.Counter = collections.Counter()
+        self.bytes_received = 0
+        self.acked_in_window = 0  # this client's own moves, the measure of a full move rate
 
     async def prepare(self) -> None:
         self.player_id, self.token = await asyncio.to_thread(
             register, self.server, self.username, self.config.password
         )
+        if self.config.crowd:
+            status, spawn = await asyncio.to_thread(
+                http_json, "GET", f"{self.server}/api/players/me/position/", None, self.token
+            )
+            if status != 200:
+                raise RuntimeError(f"GET /api/players/me/position/: {status} {spawn}")
+            self.base = self.lng, self.lat = spawn["lng"], spawn["lat"]
+            return
         spot = scatter(self.config.centre, self.config.radius, self.rng)
         settled = await asyncio.to_thread(settle, self.server, self.token, *spot)
         self.base = (settled.lng, settled.lat)
         self.lng, self.lat = self.base
         self.refusal = settled.refusal
 
+    def account(self) -> dict:
+        """What --accounts keeps of a player for later runs."""
+        return {
+            "username": self.username,
+            "player_id": self.player_id,
+            "token": self.token,
+            "base": self.base,
+        }
+
+    def resume(self, account: dict) -> None:
+        """A player of an earlier run: it starts where it stands and roams around its base."""
+        self.username, self.player_id, self.token = (
+            account["username"], account["player_id"], account["token"]
+        )  # fmt: skip
+        self.base = tuple(account["base"])
+        status, position = http_json(
+            "GET", f"{self.server}/api/players/me/position/", None, self.token
+        )
+        if status != 200:
+            raise RuntimeError(f"GET /api/players/me/position/ for {self.username}: {status}")
+        self.lng, self.lat = position["lng"], position["lat"]
+
     async def run(self, until: float) -> None:
         ws_url = self.server.replace("http://", "ws://").replace("https://", "wss://")
         async with connect(f"{ws_url}/ws/game/", max_queue=None) as socket:
-            await socket.send(json.dumps({"type": "authenticate", "data": {"token": self.token}}))
+            authenticate = {"token": self.token}
+            if self.config.batched:
+                authenticate["batchMoves"] = True
+            await socket.send(json.dumps({"type": "authenticate", "data": authenticate}))
             reply = json.loads(await socket.recv())
             if reply["type"] != "authenticated":
                 raise RuntimeError(f"authenticate {self.username}: {reply}")
@@ -56,6 +95,7 @@ class SimulatedPlayer:
             finally:
                 receiver.cancel()
                 self.stats.connected -= 1
+            self.stats.received(self, until)
 
     async def walk(self, socket, until: float) -> None:
         interval = 1.0 / self.config.move_rate
@@ -68,7 +108,8 @@ class SimulatedPlayer:
             last = now
             heading += self.rng.gauss(0, 0.4)
             lng, lat = self.step(heading, step)
-            if self.distance_from_base(lng, lat) > ROAM_RADIUS:
+            roam = min(self.config.radius, ROAM_RADIUS) if self.config.crowd else ROAM_RADIUS
+            if self.distance_from_base(lng, lat) > roam:
                 heading += math.pi  # turn back towards the base
                 lng, lat = self.step(heading, step)
             self.lng, self.lat = lng, lat
@@ -135,11 +176,24 @@ class SimulatedPlayer:
             self.stats.error(f"GET /api/players/me/ answered {status}")
 
     async def receive(self, socket) -> None:
+        steady_from = self.stats.steady_from(self.config)
         async for text in socket:
             received = time.time() * 1000
+            counted = time.monotonic() >= steady_from
+            if counted:
+                self.bytes_received += len(text)  # frames are JSON, nearly all ASCII
             message = json.loads(text)
             kind, data = message["type"], message["data"]
-            if kind == "move-ack":
+            if kind == "player-moved" or kind == "players-moved":
+                for move in data["moves"] if kind == "players-moved" else (data,):
+                    if counted:
+                        self.heard_from[move["playerId"]] += 1
+                    if "sentAt" in move:
+                        self.stats.neighbour_ms.append(
+                            (self.stats.now(), received - move["sentAt"])
+                        )
+            elif kind == "move-ack":
+                self.acked_in_window += counted
                 sent = self.pending.pop(data.get("seq"), None)
                 self.stats.moves_acked += 1
                 self.area = data.get("area")
@@ -150,7 +204,5 @@ class SimulatedPlayer:
                 self.stats.moves_rejected += 1
                 position = data["position"]
                 self.lng, self.lat = position["lng"], position["lat"]
-            elif kind == "player-moved" and "sentAt" in data:
-                self.stats.neighbour_ms.append((self.stats.now(), received - data["sentAt"]))
             elif kind == "error":
                 self.stats.error(f"{data.get('code')}: {data.get('message')}")

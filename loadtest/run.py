@@ -7,7 +7,9 @@ not become the limit it measures.
 """
 
 import asyncio
+import json
 import multiprocessing
+import os
 import random
 import statistics
 import time
@@ -46,6 +48,16 @@ async def prepare(config: Config, progress=None) -> list[SimulatedPlayer]:
         SimulatedPlayer(n, config, Stats(), random.Random(rng.random()))
         for n in range(config.players)
     ]
+    if config.accounts and os.path.exists(config.accounts):
+        with open(config.accounts) as saved:
+            accounts = json.load(saved)
+        if len(accounts) < config.players:
+            raise RuntimeError(
+                f"{config.accounts} holds {len(accounts)} players, not {config.players}"
+            )
+        for player, account in zip(players, accounts, strict=False):
+            player.resume(account)
+        return players
     semaphore = asyncio.Semaphore(PREPARING_PER_SERVER * len(config.servers))
     started, done = time.monotonic(), 0
     every = max(1, config.players // 10)
@@ -61,6 +73,9 @@ async def prepare(config: Config, progress=None) -> list[SimulatedPlayer]:
             )
 
     await asyncio.gather(*(prepare_one(player) for player in players))
+    if config.accounts:
+        with open(config.accounts, "w") as saved:
+            json.dump([player.account() for player in players], saved)
     refused = Counter(player.refusal for player in players if player.refusal)
     if progress and refused:
         progress(

@@ -21,6 +21,27 @@ class Stats:
     neighbour_ms: list = field(default_factory=list)
     rest_ms: list = field(default_factory=list)
     error_samples: list = field(default_factory=list)
+    # Per client, over the steady part of the run (every player connected):
+    # moves heard per second, bytes received per second, and how many players
+    # it heard at (nearly) their full move rate: at least 80 % as often as it
+    # moved itself (every simulated player moves at the same rate).
+    heard_per_s: list = field(default_factory=list)
+    bytes_per_s: list = field(default_factory=list)
+    full_rate_movers: list = field(default_factory=list)
+
+    def steady_from(self, config) -> float:
+        """When the last player has connected (monotonic): the crowd is complete."""
+        return self.started + min(config.players / config.ramp + 1.0, config.duration / 2)
+
+    def received(self, player, until: float) -> None:
+        """Add what a client received, once its run ended."""
+        seconds = min(time.monotonic(), until) - self.steady_from(player.config)
+        if seconds < 1.0:
+            return
+        self.heard_per_s.append(sum(player.heard_from.values()) / seconds)
+        self.bytes_per_s.append(player.bytes_received / seconds)
+        full = max(1, 0.8 * player.acked_in_window)
+        self.full_rate_movers.append(sum(1 for n in player.heard_from.values() if n >= full))
 
     def error(self, what: str) -> None:
         self.errors += 1
@@ -38,6 +59,8 @@ class Stats:
         for name in ("ack_ms", "neighbour_ms", "rest_ms"):
             getattr(self, name).extend(getattr(other, name))
             getattr(self, name).sort()
+        for name in ("heard_per_s", "bytes_per_s", "full_rate_movers"):
+            getattr(self, name).extend(getattr(other, name))
         self.error_samples = (self.error_samples + other.error_samples)[:20]
 
 
@@ -59,6 +82,24 @@ def percentiles(samples) -> dict:
     }
 
 
+def spread(values) -> dict:
+    """Over the clients: the smallest, median, 99th percentile and largest."""
+    values = sorted(values)
+    if not values:
+        return {"min": None, "p50": None, "p99": None, "max": None, "clients": 0}
+
+    def at(fraction):
+        return round(values[min(len(values) - 1, int(math.ceil(fraction * len(values))) - 1)], 1)
+
+    return {
+        "min": round(values[0], 1),
+        "p50": at(0.5),
+        "p99": at(0.99),
+        "max": round(values[-1], 1),
+        "clients": len(values),
+    }
+
+
 def report(config, stats: Stats, refusals: dict[str, int]) -> dict:
     elapsed = max(stats.now(), 1e-9)
     return {
@@ -66,7 +107,7 @@ def report(config, stats: Stats, refusals: dict[str, int]) -> dict:
         "players": config.players,
         "duration_s": round(elapsed, 2),
         "move_rate": config.move_rate,
-        "flags_placed": config.players - sum(refusals.values()),
+        "flags_placed": 0 if config.crowd else config.players - sum(refusals.values()),
         "flags_refused": refusals,
         "connected": stats.peak_connected,
         "moves_sent": stats.moves_sent,
@@ -81,6 +122,12 @@ def report(config, stats: Stats, refusals: dict[str, int]) -> dict:
         "ack_ms": percentiles(stats.ack_ms),
         "neighbour_ms": percentiles(stats.neighbour_ms),
         "rest_ms": percentiles(stats.rest_ms),
+        "batched": config.batched,
+        "per_client": {
+            "moves_heard_per_s": spread(stats.heard_per_s),
+            "bytes_received_per_s": spread(stats.bytes_per_s),
+            "players_heard_at_full_rate": spread(stats.full_rate_movers),
+        },
         "series": {
             "ack_ms": stats.ack_ms[:: max(1, len(stats.ack_ms) // 5000)],
             "neighbour_ms": stats.neighbour_ms[:: max(1, len(stats.neighbour_ms) // 5000)],

@@ -78,9 +78,19 @@ def cell_group_of(lng: float, lat: float) -> str:
 # cell's group under "cell" (movement/interest.py tells its listeners by it).
 
 
-def player_moved(*, player_id: str, frame: str) -> dict:
-    """A move, with its `player-moved` frame encoded once for everyone who hears it."""
-    return {"type": "player.moved", "player_id": player_id, "frame": frame}
+def player_moved(*, player_id: str, lng: float, lat: float, frame: str, entry: str) -> dict:
+    """
+    A move where it ended, with its `player-moved` frame and its entry of a
+    `players-moved` frame, each encoded once for everyone who hears it.
+    """
+    return {
+        "type": "player.moved",
+        "player_id": player_id,
+        "lng": lng,
+        "lat": lat,
+        "frame": frame,
+        "entry": entry,
+    }
 
 
 def player_disconnected(*, player_id: str) -> dict:

@@ -21,7 +21,7 @@ from mmo.ratelimit import TokenBucket, WindowCounter
 from mmo.servers.backlog import WRITE_FRAME, text_frame
 from mmo.socket import protocol
 from mmo.socket.protocol import ProtocolError, error_frame, frame, now_ms
-from mmo.socket.registry import message, registry, text
+from mmo.socket.registry import boolean, message, registry, text
 from movement.socket import world_enter, world_entered, world_leave
 from movement.world import live_world
 from players.authentication import authenticate_access_token
@@ -36,6 +36,10 @@ CLOSE_ABUSE = 4008
 
 
 class GameConsumer(AsyncWebsocketConsumer):
+    # Moves heard as one `players-moved` frame per tick, when asked for in `authenticate`
+    # (set on the connection only then: an attribute per connection costs memory).
+    batch_moves = False
+
     async def dispatch(self, message):
         """
         Channels closes stale database connections before every message it
@@ -252,12 +256,15 @@ class GameConsumer(AsyncWebsocketConsumer):
         "token": text(max_length=4096),
         "playerId": text(required=False, max_length=64),
         "username": text(required=False, max_length=50),
+        "batchMoves": boolean(default=False),
     },
     authenticated=False,
 )
 async def authenticate(connection: GameConsumer, data, now):
     if connection.live is not None:
         raise ProtocolError("already_authenticated", "This connection is authenticated.")
+    if data["batchMoves"]:
+        connection.batch_moves = True
     await connection.authenticate(
         data["token"], claimed_id=data["playerId"], claimed_username=data["username"]
     )

@@ -9,7 +9,8 @@ a cell's group while any of its players follows the cell, and drops the events
 it published itself.
 
 Every event for a cell carries the cell's group name under "cell", so that the
-process can tell which of its players it is for.
+process can tell which of its players it is for. Moves go to the crowd
+(movement/crowd.py), which decides who hears them at full rate.
 
 Events for other processes leave in batches: whatever the players of this
 process did since the last batch goes to Redis in one pipelined round trip.
@@ -35,7 +36,8 @@ Listener = object  # a connection: the registered event handlers take it as thei
 
 
 class InterestCells:
-    def __init__(self):
+    def __init__(self, crowd):
+        self.crowd = crowd
         self.origin = uuid.uuid4().hex
         self.listeners: dict[str, set[Listener]] = {}
         self.layer = None
@@ -87,6 +89,7 @@ class InterestCells:
         listeners.discard(listener)
         if not listeners:
             del self.listeners[group]
+            self.crowd.cell_dropped(group)
             await self._leave(group)
 
     # Events ------------------------------------------------------------------------
@@ -122,16 +125,30 @@ class InterestCells:
             await self.deliver(event)
 
     async def deliver(self, event: dict) -> None:
-        handler = registry.events.get(event.get("type"))
+        event_type = event.get("type")
+        listeners = self.listeners.get(event.get("cell"), ())
+        if event_type == "player.moved":
+            try:
+                await self.crowd.moved(event, listeners)
+            except (KeyError, TypeError, ValueError):
+                # From a process of another version, during a rolling deployment.
+                logger.warning("ignoring a malformed player.moved event", exc_info=True)
+            return
+        if event_type == "player.disconnected":
+            self.crowd.gone(event["player_id"])
+        handler = registry.events.get(event_type)
         if handler is None:
-            logger.warning("ignoring a cell event of unknown type %r", event.get("type"))
+            logger.warning("ignoring a cell event of unknown type %r", event_type)
             return
         # A listener may stop following while an earlier one is being told.
-        for listener in list(self.listeners.get(event.get("cell"), ())):
+        for listener in list(listeners):
             try:
                 await handler(listener, event)
+            except OSError:
+                # Its socket closed a moment ago: normal when players leave; counted.
+                self.crowd.dropped += 1
             except Exception:
-                logger.exception("delivering %s failed", event["type"])
+                logger.exception("delivering %s failed", event_type)
 
 
 @contextlib.asynccontextmanager

@@ -7,6 +7,8 @@ A move is checked against the player's state in this process's memory
 way. Positions reach the database in batches (movement/world.py).
 """
 
+import json
+
 from channels.db import database_sync_to_async
 from django.conf import settings
 
@@ -114,6 +116,10 @@ async def follow_cells(connection, live: LivePlayer, cell: tuple[int, int] | Non
     for group in wanted - current:
         await cells.follow(group, connection)
     live.cell = cell
+    if cell is None:
+        connection.world.crowd.unwatch(connection)
+    else:
+        connection.world.crowd.watch(connection, live, cell, batched=connection.batch_moves)
 
 
 async def _relocate(connection, live: LivePlayer, move: Move) -> None:
@@ -142,9 +148,22 @@ def _moved(live: LivePlayer, timestamp: int, sent_at: float | None = None) -> di
         "direction": live.direction,
         "timestamp": timestamp,
     }
+    # The entry of a `players-moved` frame: names are not repeated, coordinates to 0.1 m.
+    entry = {
+        "playerId": live.player_id,
+        "position": lat_lng(round(live.lng, 6), round(live.lat, 6)),
+        "direction": round(live.direction, 1),
+        "timestamp": timestamp,
+    }
     if sent_at is not None:
-        data["sentAt"] = sent_at
-    return realtime.player_moved(player_id=live.player_id, frame=frame("player-moved", data))
+        data["sentAt"] = entry["sentAt"] = sent_at
+    return realtime.player_moved(
+        player_id=live.player_id,
+        lng=live.lng,
+        lat=live.lat,
+        frame=frame("player-moved", data),
+        entry=json.dumps(entry, separators=(",", ":")),
+    )
 
 
 # Moves -----------------------------------------------------------------------------------
@@ -263,12 +282,6 @@ async def get_players(connection, data, now):
 
 
 # Events ----------------------------------------------------------------------------------
-
-
-@event("player.moved")
-async def on_player_moved(connection, event):
-    if connection.live is not None and event["player_id"] != connection.live.player_id:
-        await connection.send_shared(event)
 
 
 @event("player.disconnected")

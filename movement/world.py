@@ -27,6 +27,7 @@ from leaderboards.distance import WalkedDistances
 from leaderboards.services import distance_record
 from mmo import realtime
 from movement.area_index import AreaIndex
+from movement.crowd import Crowd
 from movement.interest import InterestCells
 from movement.presence import LocalPresence, PresenceEntry, RedisPresence
 from movement.repositories import PositionRepository, PositionRow
@@ -86,7 +87,8 @@ class World:
         self.players: dict[str, LivePlayer] = {}
         self.area_index = AreaIndex()
         self.territory_index = TerritoryIndex()
-        self.cells = InterestCells()
+        self.crowd = Crowd(clock=lambda: self.clock())
+        self.cells = InterestCells(self.crowd)
         self.presence = self._make_presence()
         self._dirty: set[str] = set()
         # Players whose presence entry (position, area) changed since the last refresh.
@@ -125,6 +127,7 @@ class World:
                 self.loop.create_task(self._flush_forever(), name="position-flusher"),
                 self.loop.create_task(self._listen(), name="process-listener"),
                 self.loop.create_task(self.cells.send_forever(), name="cell-publisher"),
+                self.loop.create_task(self.crowd.tick_forever(), name="crowd-ticker"),
             ]
         finally:
             self._started.set()

@@ -430,6 +430,11 @@ CHAT_ROOMS_PER_PLAYER = env.int("CHAT_ROOMS_PER_PLAYER", default=5)
 CHAT_HISTORY_LENGTH = env.int("CHAT_HISTORY_LENGTH", default=50)
 CHAT_ROOMS_PER_CONNECTION = env.int("CHAT_ROOMS_PER_CONNECTION", default=20)
 CHAT_RETENTION_DAYS = env.int("CHAT_RETENTION_DAYS", default=90)
+# Crowds (movement/crowd.py): players each socket hears at full rate (its nearest),
+# moves per second it hears of the others, and the tick of batched frames.
+WEBSOCKET_VISIBLE_PLAYERS = env.int("WEBSOCKET_VISIBLE_PLAYERS", default=50)
+WEBSOCKET_FAR_UPDATES = env.float("WEBSOCKET_FAR_UPDATES", default=5.0)
+WEBSOCKET_TICK_MS = env.int("WEBSOCKET_TICK_MS", default=100)
 # Listing queries (get-players, get-flags) answer at most this many items.
 WEBSOCKET_LIST_LIMIT = env.int("WEBSOCKET_LIST_LIMIT", default=500)
 # How far around the player a `request-flags` without area or box looks (metres).

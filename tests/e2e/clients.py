@@ -37,16 +37,16 @@ class Player:
         self.access = body["access"]
         self.socket = None
 
-    async def connect(self, server):
+    async def connect(self, server, **authenticate):
         """Open a socket and authenticate; returns the `authenticated` data."""
         await self.open(server)
-        return await self.authenticate()
+        return await self.authenticate(**authenticate)
 
     async def open(self, server, **options):
         self.socket = await connect(server.ws_url, **options)
 
-    async def authenticate(self):
-        await self.send("authenticate", {"token": self.access})
+    async def authenticate(self, **options):
+        await self.send("authenticate", {"token": self.access, **options})
         reply = await self.receive()
         assert reply["type"] == "authenticated", reply
         return reply["data"]

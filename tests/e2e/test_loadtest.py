@@ -89,3 +89,27 @@ def test_refused_flags_leave_players_at_the_start_point_in_two_workers_over_two_
     assert report["moves_rejected"] == 0
     # Six players around the start point, on two processes: everyone hears the others.
     assert report["neighbour_ms"]["count"] >= report["moves_acked"]
+
+
+def test_a_batched_crowd_reports_what_each_client_heard_and_received(start_server, tmp_path):
+    server = start_server()
+    report_path, accounts = tmp_path / "report.json", tmp_path / "accounts.json"
+
+    for _ in range(2):  # the second run plays the players the first one saved
+        loadtest(
+            "--server", server.url, "--players", 4, "--duration", 4, "--ramp", 20,
+            "--crowd", "--batched", "--radius", 50, "--accounts", accounts,
+            "--json", report_path,
+        )  # fmt: skip
+
+    report = json.loads(report_path.read_text())
+    assert report["batched"] is True and report["flags_placed"] == 0
+    assert report["errors"] == 0, report["error_samples"]
+    assert len(json.loads(accounts.read_text())) == 4
+    # Four players at the start point: each hears the three others, in players-moved frames.
+    assert report["neighbour_ms"]["p50"] is not None
+    per_client = report["per_client"]
+    assert per_client["moves_heard_per_s"]["clients"] == 4
+    assert per_client["moves_heard_per_s"]["min"] > 0
+    assert per_client["bytes_received_per_s"]["min"] > 0
+    assert per_client["players_heard_at_full_rate"]["p50"] >= 1

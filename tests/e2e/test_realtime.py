@@ -63,6 +63,26 @@ async def test_two_processes_behave_as_one_world(start_server):
 
 
 @shares_the_test_database
+async def test_a_batched_client_on_another_process_hears_moves_once_per_tick(start_server):
+    server_a, server_b = start_server("a"), start_server("b")
+    mover, watcher = Player(server_a, "mover"), Player(server_b, "watcher")
+    await mover.connect(server_a)
+    await watcher.connect(server_b, batchMoves=True)
+
+    await mover.move(3 * DEG_PER_M, 0)
+    await mover.move(4 * DEG_PER_M, 0)
+
+    latest = pytest.approx(4 * DEG_PER_M, abs=1e-6)
+    for _ in range(2):  # both moves in one tick, or one in each
+        batch = await watcher.receive_type("players-moved")
+        assert [move["playerId"] for move in batch["moves"]] == [mover.id]
+        if batch["moves"][0]["position"]["lng"] == latest:
+            break
+    assert batch["moves"][0]["position"]["lng"] == latest
+    assert await watcher.silent("player-moved")
+
+
+@shares_the_test_database
 async def test_logout_on_one_process_closes_the_socket_on_another(start_server):
     server_a, server_b = start_server("a"), start_server("b")
     player = Player(server_a, "leaver")

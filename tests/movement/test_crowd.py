@@ -1,0 +1,216 @@
+"""Crowds: the nearest players heard at full rate, the rest at a lower one, batched frames."""
+
+import logging
+
+import pytest
+from channels.db import database_sync_to_async
+from uvicorn.protocols.utils import ClientDisconnected
+
+from mmo.geo import point
+from movement.models import PlayerPosition
+from tests.realtime import Client, new_player, open_socket
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+DEG_PER_M = 1 / 111_319.49  # along the equator
+
+
+@pytest.fixture
+def manual_ticks(settings):
+    """Ticks only when the test calls `world.crowd.tick()`."""
+    settings.WEBSOCKET_TICK_MS = 600_000
+
+
+@database_sync_to_async
+def place(player, lng, lat):
+    PlayerPosition.objects.filter(pk=player.pk).update(location=point(lng, lat))
+
+
+async def join_at(connect, metres_east: float, **authenticate):
+    """A connected client of a new player standing `metres_east` of the origin."""
+    player, login = await new_player()
+    await place(player, metres_east * DEG_PER_M, 0)
+    if not authenticate:
+        return await connect(player=player, login=login)
+    client = Client(await open_socket(), player, login)
+    await client.send("authenticate", {"token": login.tokens.access, **authenticate})
+    assert (await client.receive())["type"] == "authenticated"
+    return client
+
+
+async def step(client, world, metres_east: float):
+    """Move a client to `metres_east` of the origin, a second later."""
+    world.clock.advance(1)
+    ack = await client.move(metres_east * DEG_PER_M, 0)
+    assert ack["type"] == "move-ack", ack
+
+
+async def refresh_nearest(world):
+    """Let the nearest players of every connection be recomputed at the next tick."""
+    world.clock.advance(2)
+    await world.crowd.tick()
+
+
+async def heard_moves(client, timeout=0.3) -> list[str]:
+    """Ids of the movers in every `player-moved` frame that arrives within the timeout."""
+    heard = []
+    while client.backlog or not await client.communicator.receive_nothing(timeout=timeout):
+        message = await client.receive()
+        if message["type"] == "player-moved":
+            heard.append(message["data"]["playerId"])
+    return heard
+
+
+def pid(client) -> str:
+    return str(client.player.pk)
+
+
+async def test_a_player_in_a_crowd_hears_its_nearest_at_every_move(
+    connect, world, settings, manual_ticks
+):
+    settings.WEBSOCKET_VISIBLE_PLAYERS = 2
+    settings.WEBSOCKET_FAR_UPDATES = 0
+    listener = await join_at(connect, 0)
+    near = [await join_at(connect, 10), await join_at(connect, 20)]
+    far = [await join_at(connect, 100), await join_at(connect, 150)]
+    for client, metres in ((far[0], 101), (far[1], 151), (near[0], 11), (near[1], 21)):
+        await step(client, world, metres)  # the far ones first: they take the free places
+    await refresh_nearest(world)
+    await heard_moves(listener, timeout=0.1)
+
+    for n in range(3):
+        for client, metres in ((far[0], 100), (far[1], 150), (near[0], 10), (near[1], 20)):
+            await step(client, world, metres + n % 2)
+
+    heard = await heard_moves(listener)
+    assert sorted(heard) == sorted([pid(near[0]), pid(near[1])] * 3)
+
+
+async def test_a_far_member_of_the_crowd_is_heard_at_the_lower_rate(
+    connect, world, settings, manual_ticks
+):
+    settings.WEBSOCKET_VISIBLE_PLAYERS = 1
+    settings.WEBSOCKET_FAR_UPDATES = 1  # per second of the server's clock
+    listener = await join_at(connect, 0)
+    near, far = await join_at(connect, 10), await join_at(connect, 100)
+    await step(near, world, 11)
+    await step(far, world, 101)
+    await refresh_nearest(world)
+    await heard_moves(listener, timeout=0.1)
+
+    for n in range(8):  # four seconds of moves, twice a second each, a tick after each
+        world.clock.advance(0.5)
+        await near.move((10 + n % 2) * DEG_PER_M, 0)
+        await far.move((100 + n % 2) * DEG_PER_M, 0)
+        await world.crowd.tick()
+
+    heard = await heard_moves(listener)
+    assert heard.count(pid(near)) == 8
+    assert 3 <= heard.count(pid(far)) <= 5  # about once a second
+
+
+async def test_a_crowd_no_larger_than_the_budget_is_heard_at_once(
+    connect, world, settings, manual_ticks
+):
+    settings.WEBSOCKET_VISIBLE_PLAYERS = 3
+    listener = await join_at(connect, 0)
+    others = [await join_at(connect, 10 * n) for n in (1, 2, 3)]
+
+    for n, client in enumerate(others, start=1):  # no tick in between: heard as they happen
+        await step(client, world, 10 * n + 1)
+
+    assert sorted(await heard_moves(listener)) == sorted(map(pid, others))
+
+
+async def test_a_batched_client_gets_one_frame_per_tick_with_the_latest_move_of_each(
+    connect, world, manual_ticks
+):
+    listener = await join_at(connect, 0, batchMoves=True)
+    first, second = await join_at(connect, 10), await join_at(connect, 20)
+
+    await step(first, world, 11)
+    await step(second, world, 21)
+    await step(
+        first,
+        world,
+        12,
+    )
+    assert await listener.nothing_more(timeout=0.1)  # nothing before the tick
+    await world.crowd.tick()
+
+    batch = await listener.receive_type("players-moved")
+    assert batch["around"] == 2
+    assert [move["playerId"] for move in batch["moves"]] == [pid(first), pid(second)]
+    latest = batch["moves"][0]
+    assert latest["position"] == {"lat": 0, "lng": pytest.approx(12 * DEG_PER_M, abs=1e-6)}
+    assert set(latest) == {"playerId", "position", "direction", "timestamp"}
+    assert await listener.nothing_more()
+
+
+async def test_a_batched_move_carries_the_movers_sent_at(connect, world, manual_ticks):
+    listener = await join_at(connect, 0, batchMoves=True)
+    mover = await join_at(connect, 10)
+
+    world.clock.advance(1)
+    await mover.move(11 * DEG_PER_M, 0, sentAt=1234.5)
+    await world.crowd.tick()
+
+    assert (await listener.receive_type("players-moved"))["moves"][0]["sentAt"] == 1234.5
+
+
+async def test_a_tick_without_moves_sends_a_batched_client_nothing(connect, world, manual_ticks):
+    listener = await join_at(connect, 0, batchMoves=True)
+    await join_at(connect, 10)
+
+    await world.crowd.tick()
+
+    assert await listener.nothing_more()
+
+
+async def test_batched_frames_are_asked_for_with_a_boolean(world):
+    player, login = await new_player()
+    client = Client(await open_socket(), player, login)
+
+    await client.send("authenticate", {"token": login.tokens.access, "batchMoves": "yes"})
+
+    error = await client.receive()
+    assert error["data"] == {
+        "code": "invalid_data",
+        "message": "`batchMoves` must be true or false.",
+    }
+
+
+async def test_a_client_that_does_not_ask_hears_each_move_as_a_frame_at_once(
+    connect, world, manual_ticks
+):
+    listener = await join_at(connect, 0)
+    batched = await join_at(connect, 5, batchMoves=True)
+    mover = await join_at(connect, 10)
+
+    await step(mover, world, 11)
+    await step(mover, world, 12)
+
+    assert await heard_moves(listener) == [pid(mover), pid(mover)]
+    assert await batched.nothing_more()
+
+
+async def test_a_delivery_to_a_socket_that_just_closed_is_counted_not_logged(
+    connect, world, caplog
+):
+    listener = await join_at(connect, 0)
+    mover = await join_at(connect, 10)
+    (consumer,) = [
+        viewer.connection
+        for viewer in world.crowd.viewers.values()
+        if viewer.live.player_id == pid(listener)
+    ]
+
+    async def closed(message):  # what uvicorn's send does once its client has gone
+        raise ClientDisconnected()
+
+    consumer.base_send = closed
+    with caplog.at_level(logging.INFO):
+        await step(mover, world, 11)
+
+    assert world.crowd.dropped == 1
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
