@@ -211,24 +211,16 @@ async def on_room_message(connection, event):
         await connection.send_frame("receive-message", _receive_message_frame(event))
 
 
+# What a room's other members are told when someone joins or leaves it.
+MEMBERSHIP_FRAMES = {"room.joined": "user-joined", "room.left": "user-left"}
+
+
 @event("room.joined")
-async def on_room_joined(connection, event):
-    if event["channel"] != connection.channel_name and event["room_id"] in _rooms(connection):
-        await connection.send_frame(
-            "user-joined",
-            {
-                "roomId": event["room_id"],
-                "playerId": event["player_id"],
-                "username": event["username"],
-            },
-        )
-
-
 @event("room.left")
-async def on_room_left(connection, event):
+async def on_room_membership(connection, event):
     if event["channel"] != connection.channel_name and event["room_id"] in _rooms(connection):
         await connection.send_frame(
-            "user-left",
+            MEMBERSHIP_FRAMES[event["type"]],
             {
                 "roomId": event["room_id"],
                 "playerId": event["player_id"],
