@@ -35,15 +35,13 @@ from mmo.socket.registry import event, identifier, message, registry, text
 ROOM_MESSAGE_READ_LENGTH = 1_000_000
 
 
-@registry.on_authenticated
-async def join_global_chat(connection):
+@registry.on_authenticated(reads=services.chat_muted_until)
+async def join_global_chat(connection, muted_until: float | None):
     connection.chat_bucket = TokenBucket(
         settings.CHAT_RATE, settings.CHAT_BURST, connection.world.clock()
     )
     connection.chat_rooms = set()
-    connection.chat_muted_until = await database_sync_to_async(services.chat_muted_until)(
-        player_id=connection.player.pk
-    )
+    connection.chat_muted_until = muted_until
     await connection.join(realtime.GLOBAL_CHAT_GROUP)
 
 

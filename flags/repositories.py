@@ -311,14 +311,22 @@ class FlagRepository:
         return (FlagRepository.all() if queryset is None else queryset).filter(owner_id=owner_id)
 
     @staticmethod
-    def anchor_points(owner_id) -> list[tuple[float, float]]:
-        """(lng, lat) of the owner's standing flags: where they may roam from."""
-        return [
-            (location.x, location.y)
-            for location in Flag.objects.filter(owner_id=owner_id, is_abandoned=False)
+    def anchor_points(owner_id, *, visited: QuerySet) -> list[tuple[float, float]]:
+        """
+        (lng, lat) of the owner's standing flags, oldest first, then of the
+        flag in `visited` (a subquery of one flag id) if it still stands and
+        is not among them: where the player may roam from, in one query.
+        """
+        rows = (
+            Flag.objects.filter(Q(owner_id=owner_id, is_abandoned=False) | Q(pk__in=visited))
             .order_by("created_at")
-            .values_list("location", flat=True)
-        ]
+            .values_list("owner_id", "is_abandoned", "location")
+        )
+        owner, standing, visited_points = str(owner_id), [], []
+        for flag_owner, is_abandoned, location in rows:
+            own = str(flag_owner) == owner and not is_abandoned
+            (standing if own else visited_points).append((location.x, location.y))
+        return standing + [point for point in visited_points if point not in standing]
 
     @staticmethod
     def within(center: Point, metres: float, queryset: QuerySet[Flag] | None = None):

@@ -6,8 +6,12 @@ describes them all.
 """
 
 import asyncio
+import functools
 import logging
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -22,9 +26,11 @@ from mmo.servers.backlog import WRITE_FRAME, text_frame
 from mmo.socket import protocol
 from mmo.socket.protocol import ProtocolError, error_frame, frame, now_ms
 from mmo.socket.registry import boolean, message, registry, text
+from movement.selectors import PlayerSnapshot, player_snapshot
 from movement.socket import world_enter, world_entered, world_leave
 from movement.world import live_world
 from players.authentication import authenticate_access_token
+from players.models import Player
 
 logger = logging.getLogger(__name__)
 
@@ -154,10 +160,11 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     async def authenticate(self, token: str, claimed_id=None, claimed_username=None):
         try:
-            player, session_id = await database_sync_to_async(authenticate_access_token)(token)
+            login = await read_login(token)
         except AuthenticationFailed as error:
             await self._fail_authentication(str(error.detail))
             return
+        player, session_id = login.player, login.session_id
         if (claimed_id is not None and claimed_id != str(player.pk)) or (
             claimed_username is not None and claimed_username != player.username
         ):
@@ -182,9 +189,9 @@ class GameConsumer(AsyncWebsocketConsumer):
             ),
         )
         await self.join(realtime.session_group(self.session_id))
-        live, authenticated = await world_enter(self)
-        for joining in registry.authenticating:
-            await joining(self)
+        live, authenticated = await world_enter(self, login.snapshot)
+        for (joining, reads), read in zip(registry.authenticating, login.reads, strict=True):
+            await (joining(self) if reads is None else joining(self, read))
         await self.send_frame("authenticated", authenticated)
         # Only now do the events of others reach this connection (handlers
         # ignore them until `live` is set): players on this process are told
@@ -245,6 +252,50 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_send(group, event)
         except Exception as error:
             realtime.layer_unreachable("send", group, error)
+
+
+# Logging in ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SocketLogin:
+    """What a socket's login read from the database, in one trip to a login thread."""
+
+    player: Player
+    session_id: uuid.UUID
+    snapshot: PlayerSnapshot
+    reads: list  # each app's login read (registry.on_authenticated), in order
+
+
+def load_login(token: str) -> SocketLogin:
+    """A socket login's database work: the token checked, the player's state read."""
+    player, session_id = authenticate_access_token(token)
+    return SocketLogin(
+        player=player,
+        session_id=session_id,
+        snapshot=player_snapshot(player_id=player.pk),
+        reads=[
+            None if reads is None else reads(player_id=player.pk)
+            for _, reads in registry.authenticating
+        ],
+    )
+
+
+@functools.cache
+def _login_threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(settings.WEBSOCKET_LOGIN_THREADS, thread_name_prefix="socket-login")
+
+
+async def read_login(token: str) -> SocketLogin:
+    """
+    `load_login` off the event loop, on a login thread. Not on
+    the one thread Channels keeps for synchronous code: when a process dies,
+    hundreds of its players log in here at once, and there each login would
+    wait for all those before it, and for every flag placed or chat stored.
+    """
+    return await database_sync_to_async(
+        load_login, thread_sensitive=False, executor=_login_threads()
+    )(token)
 
 
 # The connection's own messages and events -----------------------------------------------

@@ -112,14 +112,20 @@ class PositionRepository:
         return cls._players_placed().filter(within_metres("position__location", center, metres))
 
     @staticmethod
-    def anchor_flag_point(player_id) -> tuple[float, float] | None:
-        """(lng, lat) of the flag the player last teleported to, if it still stands."""
-        location = (
-            PlayerPosition.objects.filter(pk=player_id, anchor_flag__isnull=False)
-            .values_list("anchor_flag__location", flat=True)
+    def of_player(player_id) -> PlayerPosition | None:
+        """The stored position alone (no area row: its boundary may be large)."""
+        return (
+            PlayerPosition.objects.filter(pk=player_id)
+            .only("location", "direction", "current_area_id", "updated_at", "version")
             .first()
         )
-        return (location.x, location.y) if location is not None else None
+
+    @staticmethod
+    def anchor_flag_of(player_id) -> QuerySet:
+        """The flag the player last teleported to, as a subquery of flag ids."""
+        return PlayerPosition.objects.filter(pk=player_id, anchor_flag__isnull=False).values(
+            "anchor_flag_id"
+        )
 
     @staticmethod
     def write_batch(rows: list[PositionRow]) -> int:

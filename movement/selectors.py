@@ -49,16 +49,15 @@ def player_anchors(*, player_id) -> list[tuple[float, float]]:
     last teleported to (for a new player, the start hub they began at); the
     start point if there is neither.
     """
-    anchors = FlagRepository.anchor_points(player_id)
-    visited = PositionRepository.anchor_flag_point(player_id)
-    if visited is not None and visited not in anchors:
-        anchors.append(visited)
+    anchors = FlagRepository.anchor_points(
+        player_id, visited=PositionRepository.anchor_flag_of(player_id)
+    )
     return anchors or [tuple(settings.GAME_START_POINT)]
 
 
 def player_snapshot(*, player_id) -> PlayerSnapshot:
     state = PlayerStateRepository.get(player_id)
-    position = PositionRepository.get(player_id)
+    position = PositionRepository.of_player(player_id)
     return PlayerSnapshot(
         player_id=str(player_id),
         username=state.username,

@@ -29,19 +29,18 @@ from mmo.socket.registry import (
 from movement import services
 from movement.moves import Move, land_player, move_player
 from movement.rules import MovementLimits, SpeedAllowance
-from movement.selectors import player_anchors, player_snapshot
+from movement.selectors import PlayerSnapshot, player_anchors
 from movement.world import LivePlayer
 
 # Entering and leaving ------------------------------------------------------------------
 
 
-async def world_enter(connection) -> tuple[LivePlayer, dict]:
+async def world_enter(connection, snapshot: PlayerSnapshot) -> tuple[LivePlayer, dict]:
     """
-    The authenticated player's live state, heard by the cells around them,
-    and the data of their `authenticated` frame.
+    The authenticated player's live state from their stored `snapshot`,
+    heard by the cells around them, and the data of their `authenticated` frame.
     """
     world = connection.world
-    snapshot = await database_sync_to_async(player_snapshot)(player_id=connection.player.pk)
     limits = MovementLimits.from_settings()
     # The stored position is as old as its last write; the player may have
     # walked since then (on a connection that just ended), so the speed

@@ -411,6 +411,11 @@ STAFF_MAP_ACCESS_CHECK_SECONDS = env.float("STAFF_MAP_ACCESS_CHECK_SECONDS", def
 
 # WebSocket limits, per connection.
 WEBSOCKET_AUTH_TIMEOUT = env.float("WEBSOCKET_AUTH_TIMEOUT", default=10.0)
+# Threads on which sockets read what their login needs (token, player, position, anchors):
+# after a process dies its players log in again on the others all at once, and these
+# reads must not queue behind each other, nor behind the game's other database work.
+# Each thread holds a database connection while it reads (DATABASE_POOL_MAX_SIZE).
+WEBSOCKET_LOGIN_THREADS = env.int("WEBSOCKET_LOGIN_THREADS", default=4)
 WEBSOCKET_MAX_FRAME_BYTES = env.int("WEBSOCKET_MAX_FRAME_BYTES", default=16 * 1024)
 # Frames a client that is not reading may fall behind by before it is dropped.
 WEBSOCKET_MAX_BACKLOG_BYTES = env.int("WEBSOCKET_MAX_BACKLOG_BYTES", default=1024 * 1024)

@@ -24,6 +24,7 @@ from mmo.socket import protocol
 from mmo.socket.protocol import ProtocolError
 
 Handler = Callable[..., Awaitable[None]]
+LoginRead = Callable[..., object]
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class Registry:
     def __init__(self):
         self.messages: dict[str, Message] = {}  # by type and by alias
         self.events: dict[str, Handler] = {}
-        self.authenticating: list[Handler] = []
+        # (handler, what it reads at login or None), in registration order.
+        self.authenticating: list[tuple[Handler, LoginRead | None]] = []
         self.leaving: list[Handler] = []
 
     def message(self, message_type: str, *, schema=None, aliases=(), authenticated=True):
@@ -87,14 +89,23 @@ class Registry:
 
         return register
 
-    def on_authenticated(self, handler: Handler) -> Handler:
+    def on_authenticated(self, handler: Handler | None = None, *, reads: LoginRead | None = None):
         """
         Register `handler(connection)`, called once a socket is authenticated
         and in the world, before its `authenticated` frame: groups joined here
         are heard from the first frame after it.
+
+        With `reads`, a synchronous function of `player_id=` (a database read),
+        the handler is called as `handler(connection, result)`: every app's
+        read runs in the login's one trip to a login thread, beside the
+        token's and the player's, not in a trip of its own.
         """
-        self.authenticating.append(handler)
-        return handler
+
+        def register(handler: Handler) -> Handler:
+            self.authenticating.append((handler, reads))
+            return handler
+
+        return register if handler is None else register(handler)
 
     def on_leaving(self, handler: Handler) -> Handler:
         """Register `handler(connection)`, called when an authenticated socket closes."""

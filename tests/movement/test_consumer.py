@@ -2,16 +2,20 @@
 
 import asyncio
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mmo import realtime
 from mmo.geo import point
+from movement.consumers import load_login
 from movement.models import PlayerPosition
 from tests.conftest import bearer_client
 from tests.factories import FlagFactory
@@ -62,6 +66,45 @@ async def test_bearer_header_at_the_handshake_authenticates(world):
     assert message["type"] == "authenticated"
     assert message["data"]["playerId"] == str(player.pk)
     await communicator.disconnect()
+
+
+async def test_a_login_does_not_wait_for_the_thread_of_synchronous_code(connect, world):
+    """
+    Sockets read what their login needs on login threads: while the one thread
+    Channels keeps for synchronous code is held (a slow flag placement, a chat
+    write), players still log in, as when hundreds come back at once after a
+    process died.
+    """
+    player, login = await new_player()
+    await world.start()  # as on a process that has served players before
+    release = threading.Event()
+    holding = asyncio.ensure_future(database_sync_to_async(release.wait)())
+    await asyncio.sleep(0.05)  # the thread is taken
+    try:
+        client = await connect(player=player, login=login)
+        assert not holding.done()
+    finally:
+        release.set()
+        await holding
+    assert client.authenticated["playerId"] == str(player.pk)
+
+
+async def test_a_login_reads_position_anchors_and_mute_in_one_query_each(world):
+    """Token, session and player state come from the cache once warm; three queries remain."""
+    player, login = await new_player()
+    flag = await database_sync_to_async(FlagFactory)(owner=player, location=north_of_equator(100))
+
+    def read_twice():
+        load_login(login.tokens.access)  # fills the caches
+        with CaptureQueriesContext(connection) as queries:
+            second = load_login(login.tokens.access)
+        return second, queries.captured_queries
+
+    read, queries = await database_sync_to_async(read_twice)()
+
+    assert len(queries) == 3, [query["sql"] for query in queries]
+    assert read.snapshot.anchors == [pytest.approx((flag.location.x, flag.location.y))]
+    assert read.player == player
 
 
 async def test_nothing_comes_before_authenticated_while_neighbours_move(connect, world):
