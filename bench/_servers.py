@@ -3,6 +3,7 @@ Server processes a benchmark starts for itself on a spare port: daphne as
 `make run` serves, or uvicorn as production does (deploy/serve.sh, quieter).
 """
 
+import hashlib
 import os
 import secrets
 import signal
@@ -42,6 +43,14 @@ def production_environment(**overrides) -> dict:
     )
     env.update(overrides)
     return env
+
+
+def lasting_tokens(accounts: str | None) -> dict:
+    """Server settings under which the tokens saved in `accounts` stay valid from run to run."""
+    if not accounts:
+        return {}
+    key = hashlib.sha256(f"bench accounts {Path(accounts).resolve()}".encode()).hexdigest()
+    return {"JWT_SIGNING_KEY": key, "JWT_ACCESS_MINUTES": "720"}
 
 
 def free_port() -> int:

@@ -19,7 +19,6 @@ land the server offers nearest to a spot within --radius of the start point.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -29,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 
-from _servers import COMMANDS, ROOT, Server, production_environment
+from _servers import COMMANDS, ROOT, Server, lasting_tokens, production_environment
 
 LIMIT_P99_MS = 100.0
 
@@ -124,14 +123,6 @@ def row(processes: int, result: dict, cpu_share: float, peak_rss_kib: int) -> st
         f"| {ms(received.get('p50'))} / {ms(received.get('max'))} B "
         f"| {ms(full.get('min'))} / {ms(full.get('p50'))} | {result['errors']} |"
     )
-
-
-def lasting_tokens(accounts: str | None) -> dict:
-    """Server settings under which the tokens saved in `accounts` stay valid from run to run."""
-    if not accounts:
-        return {}
-    key = hashlib.sha256(f"bench accounts {Path(accounts).resolve()}".encode()).hexdigest()
-    return {"JWT_SIGNING_KEY": key, "JWT_ACCESS_MINUTES": "720"}
 
 
 def cpu_seconds(server: Server) -> float:

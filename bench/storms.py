@@ -2,7 +2,8 @@
 Storms against production server processes started here (PostGIS and Redis):
 
     bench/storms.py logins [--players 500]     one process, N logins at once; peak memory
-    bench/storms.py reconnect [--players 1000] two processes, one killed mid-run
+    bench/storms.py reconnect [--players 1000] [--accounts FILE]
+                                              two processes, one killed mid-run
 
 The load tool's storm mode (`python -m loadtest.storm`) does the work and
 prints its report; this script adds the server's peak memory and the limits
@@ -18,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._servers import ROOT, Server, production_environment  # noqa: E402
+from bench._servers import ROOT, Server, lasting_tokens, production_environment  # noqa: E402
 
 LIMITS = {
     "logins": "peak memory < 1 GiB; every answer < 5 s; only 200 and 503 + Retry-After; every "
@@ -42,9 +43,15 @@ def main() -> None:
     parser.add_argument("--kill-after", type=float, default=20.0)
     parser.add_argument("--after-kill", type=float, default=30.0)
     parser.add_argument("--env", action="append", default=[], help="NAME=value for the servers")
+    parser.add_argument(
+        "--accounts",
+        help="reconnect: the players of an earlier run (saved there if missing), not registered again",
+    )
     arguments = parser.parse_args()
     overrides = dict(item.split("=", 1) for item in arguments.env)
-    env = production_environment(THROTTLE_LOGIN="1000000/minute", **overrides)
+    env = production_environment(
+        THROTTLE_LOGIN="1000000/minute", **lasting_tokens(arguments.accounts), **overrides
+    )
     logs = Path(tempfile.mkdtemp(prefix="bench-storms-"))
     if arguments.mode == "reconnect":
         subprocess.run(
@@ -71,6 +78,8 @@ def main() -> None:
                 "--kill-after", str(arguments.kill_after),
                 "--after-kill", str(arguments.after_kill),
             ]  # fmt: skip
+            if arguments.accounts:
+                command += ["--accounts", arguments.accounts]
         finished = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         report = json.loads(finished.stdout)
         report["server_peak_rss_mib"] = [

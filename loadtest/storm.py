@@ -479,6 +479,10 @@ def parser() -> argparse.ArgumentParser:
     )
     reconnect.add_argument("--ramp", type=float, default=100.0, help="connections per second")
     reconnect.add_argument("--radius", type=float, default=5000.0, help="metres of scatter")
+    reconnect.add_argument(
+        "--accounts",
+        help="players to reuse, saved by an earlier run (made if missing): no registering",
+    )
     for mode in (logins, reconnect):
         mode.add_argument("--json", dest="json_path", help="write the report here too")
     return parser
@@ -507,7 +511,7 @@ def main(argv=None) -> None:
         config = Config(
             servers=tuple(server.rstrip("/") for server in arguments.server),
             players=arguments.players, duration=0, move_rate=1, ramp=arguments.ramp,
-            centre=(0.0, 0.0), radius=arguments.radius, mix={},
+            centre=(0.0, 0.0), radius=arguments.radius, mix={}, accounts=arguments.accounts,
         )  # fmt: skip
         result = run_loop(
             reconnect_storm(
