@@ -13,34 +13,58 @@ Django upgrades a hash whose parameters differ from the hasher's
 (`must_update`), both ways.
 
 PASSWORD_HASHING_CONCURRENCY caps the hashes running at once in one process
-(memory: that many × memory_cost). A caller past the cap waits for a place:
-the login and registration views admit only a few requests at a time
-(mmo.api.admission) and refuse the rest at once, so the wait here stays short.
+(memory: that many × memory_cost): they run on that many threads of their own,
+and a caller past the cap waits for one. The login and registration views
+admit only a few requests at a time (mmo.api.admission) and refuse the rest at
+once, so the wait here stays short.
+
+Those threads run at a lower CPU priority than the rest of the process (nice
++HASHING_NICENESS, on Linux, where a thread's nice value is its own): a storm
+of logins keeps both cores busy hashing, and the event loop, which answers
+every move and every other request, must not wait behind it for a core.
 """
 
+import os
+import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
 
+HASHING_NICENESS = 10
 
-class _Slots:
-    """A semaphore sized by a setting, made again when the setting changes (tests)."""
+
+def _lower_priority() -> None:
+    if sys.platform == "linux":
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+        except OSError:
+            pass  # not allowed here: hashes then compete as equals
+
+
+class _HashingThreads:
+    """The hashing threads, as many as a setting says, made again when it changes (tests)."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._size = None
-        self._semaphore = None
+        self._executor = None
 
-    def semaphore(self) -> threading.Semaphore:
+    def executor(self) -> ThreadPoolExecutor:
         size = max(1, settings.PASSWORD_HASHING_CONCURRENCY)
         with self._lock:
             if size != self._size:
-                self._size, self._semaphore = size, threading.BoundedSemaphore(size)
-            return self._semaphore
+                if self._executor is not None:
+                    self._executor.shutdown(wait=False)
+                self._size = size
+                self._executor = ThreadPoolExecutor(
+                    size, thread_name_prefix="password-hashing", initializer=_lower_priority
+                )
+            return self._executor
 
 
-HASHING = _Slots()
+HASHING = _HashingThreads()
 
 
 class PlayerArgon2PasswordHasher(Argon2PasswordHasher):
@@ -51,9 +75,7 @@ class PlayerArgon2PasswordHasher(Argon2PasswordHasher):
     parallelism = 1
 
     def encode(self, password, salt):
-        with HASHING.semaphore():
-            return super().encode(password, salt)
+        return HASHING.executor().submit(super().encode, password, salt).result()
 
     def verify(self, password, encoded):
-        with HASHING.semaphore():
-            return super().verify(password, encoded)
+        return HASHING.executor().submit(super().verify, password, encoded).result()
