@@ -3,7 +3,7 @@ A soak: the load tool's mixed play (moves, chat, REST reads, flag listings)
 against production server processes for a long time, sampling what could leak.
 
     bench/soak.py [--minutes 20] [--players 500] [--processes 2] [--interval 60]
-                  [--warm-up 3] [--out DIR]
+                  [--warm-up 3] [--out DIR] [--accounts FILE]
 
 Every --interval seconds it samples each server process's resident memory and
 open file descriptors (/proc: the servers run on this machine), its threads
@@ -36,7 +36,7 @@ import psycopg
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._servers import ROOT, Server, production_environment  # noqa: E402
+from bench._servers import ROOT, Server, lasting_tokens, production_environment  # noqa: E402
 from loadtest.rest import http_json  # noqa: E402
 
 STAFF = "bench-soak"
@@ -203,16 +203,19 @@ def main() -> None:
     )
     parser.add_argument("--mix", default="chat=0.01,rest=0.02,flags=0.01")
     parser.add_argument("--out", help="folder for soak.json, soak.png and the logs")
+    parser.add_argument(
+        "--accounts",
+        help="the players of an earlier run (saved there if missing), not registered again",
+    )
     arguments = parser.parse_args()
     out = Path(arguments.out or tempfile.mkdtemp(prefix="bench-soak-"))
     out.mkdir(parents=True, exist_ok=True)
     # Access tokens must outlive the run: the load tool logs in once.
-    minutes_of_tokens = int(arguments.minutes) + 30
-    env = production_environment(
-        THROTTLE_LOGIN="1000000/minute",
-        JWT_ACCESS_MINUTES=str(minutes_of_tokens),
-        LOG_LEVEL="WARNING",
+    tokens = lasting_tokens(arguments.accounts)
+    tokens["JWT_ACCESS_MINUTES"] = str(
+        max(int(arguments.minutes) + 30, int(tokens.get("JWT_ACCESS_MINUTES", 0)))
     )
+    env = production_environment(THROTTLE_LOGIN="1000000/minute", LOG_LEVEL="WARNING", **tokens)
     subprocess.run(
         [sys.executable, "manage.py", "seed_world"],
         cwd=ROOT,
@@ -230,6 +233,8 @@ def main() -> None:
         command = [sys.executable, "-m", "loadtest", "--players", str(arguments.players),
                    "--duration", str(arguments.minutes * 60), "--mix", arguments.mix,
                    "--workers", "2", "--json", str(out / "loadtest.json")]  # fmt: skip
+        if arguments.accounts:
+            command += ["--accounts", arguments.accounts]
         for server in servers:
             command += ["--server", server.url]
         tool_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
