@@ -159,21 +159,20 @@ class World:
     async def _listen(self) -> None:
         """Events for this process rather than one connection: the world's, and the cells'."""
         layer = get_channel_layer()
+        # One channel for the process's life: the layer keeps what reaches a
+        # channel until it is read, so a channel left behind after a failure
+        # would fill with every event of its groups, for good.
+        channel = None
         backoff = 1.0
         while True:
             try:
-                channel = await layer.new_channel()
+                if channel is None:
+                    channel = await layer.new_channel()
                 await layer.group_add(realtime.WORLD_GROUP, channel)
                 await self.cells.attach(layer, channel)
                 backoff = 1.0
                 while True:
-                    event = await layer.receive(channel)
-                    if "cell" in event:
-                        await self.cells.heard(event)
-                    elif event.get("type") == "areas.changed":
-                        await self.rebuild_area_index()
-                    elif event.get("type") == "territories.changed":
-                        await self.update_territories(event["flag_ids"])
+                    await self._hear(await layer.receive(channel))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -181,6 +180,20 @@ class World:
                 self.cells.detach()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
+
+    async def _hear(self, event: dict) -> None:
+        """One event for the process; one that fails is logged, and the next is heard."""
+        try:
+            if "cell" in event:
+                await self.cells.heard(event)
+            elif event.get("type") == "areas.changed":
+                await self.rebuild_area_index()
+            elif event.get("type") == "territories.changed":
+                await self.update_territories(event["flag_ids"])
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("handling a %r event failed", event.get("type"))
 
     # Players -----------------------------------------------------------------
 

@@ -46,6 +46,8 @@ from websockets.protocol import Protocol as WebSocketProtocol
 from websockets.protocol import State
 from zope.interface import implementer
 
+from mmo import logs
+
 logger = logging.getLogger(__name__)
 
 # The scope key of a connection's direct frame writer, where the server has one.
@@ -74,6 +76,10 @@ class _Backlog:
 
     def watch(self) -> None:
         """Called once the connection is accepted."""
+
+    def close_sent(self) -> bool:
+        """Whether the server has sent its close frame (then it refuses to send more)."""
+        return False
 
     def owed_after(self, frame_size: int) -> int:
         raise NotImplementedError
@@ -163,6 +169,9 @@ class AsyncioBacklog(_Backlog):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.transport.abort()
 
+    def close_sent(self) -> bool:
+        return bool(getattr(self.protocol, "close_sent", False))
+
     def can_write_frames(self) -> bool:
         """Whether the server is uvicorn's websockets-sansio protocol, whose state `write_frame` reads."""
         connection = getattr(self.protocol, "conn", None)
@@ -209,6 +218,9 @@ def backlog_of(send, limit: int) -> _Backlog | None:
     return None
 
 
+_AFTER_ACCEPT = frozenset({"websocket.send", "websocket.close"})
+
+
 class SendBacklogLimit:
     """ASGI middleware: drop WebSocket clients that fall too far behind."""
 
@@ -234,6 +246,11 @@ class SendBacklogLimit:
             scope = {**scope, WRITE_FRAME: backlog.write_frame}
 
         async def send_within_backlog(message):
+            if message["type"] in _AFTER_ACCEPT and backlog.close_sent():
+                # A frame racing the close (a neighbour's move as the player
+                # leaves): nobody to send it to, and uvicorn would raise.
+                logs.count("websocket.sent_after_close")
+                return
             if message["type"] == "websocket.send":
                 # Characters, not bytes: frames are JSON, nearly all ASCII.
                 size = len(message.get("text") or message.get("bytes") or "")

@@ -18,7 +18,7 @@ from mmo.geo import point
 from movement.consumers import load_login
 from movement.models import PlayerPosition
 from tests.conftest import bearer_client
-from tests.factories import FlagFactory
+from tests.factories import AreaFactory, FlagFactory, square
 from tests.geodesy import north_of_equator
 from tests.realtime import Client, new_player, open_socket
 
@@ -387,6 +387,27 @@ async def test_staff_area_change_reaches_the_area_index(connect, world, settings
     world.clock.advance(5)
     ack = await client.move(0.0001, 0)
     assert ack["data"]["area"] == "plaza"
+
+
+async def test_an_event_the_process_cannot_handle_leaves_it_listening(connect, world, caplog):
+    """One bad event is logged; the next is heard on the same channel (none is left to fill up)."""
+    await connect()  # the world is listening
+    layer = get_channel_layer()
+    await layer.group_send(realtime.WORLD_GROUP, {"type": "territories.changed"})  # no flag_ids
+    for _ in range(50):
+        if "handling a 'territories.changed' event failed" in caplog.text:
+            break
+        await asyncio.sleep(0.05)
+    await database_sync_to_async(AreaFactory)(id="plaza", boundary=square(-0.001, -0.001, 0.002))
+
+    for _ in range(50):
+        if world.area_index.area_at(0.0001, 0) == "plaza":
+            break
+        await asyncio.sleep(0.05)
+
+    assert "handling a 'territories.changed' event failed" in caplog.text
+    assert world.area_index.area_at(0.0001, 0) == "plaza"
+    assert "process listener failed" not in caplog.text
 
 
 # Interest management ----------------------------------------------------------------

@@ -20,6 +20,7 @@ from twisted.internet import tcp
 from twisted.internet.testing import MemoryReactorClock
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from mmo import logs
 from mmo.servers.backlog import AsyncioBacklog, DaphneBacklog, SendBacklogLimit, backlog_of
 from mmo.servers.startup import probe_uvicorn_protocol
 from tests.servers.real_servers import uvicorn_serving
@@ -121,6 +122,43 @@ async def test_uvicorn_drops_a_client_that_stopped_reading_without_ever_waiting(
     assert app.disconnected.is_set()
     assert app.sent < app.frames
     assert app.longest_send < 0.5  # never waited for the client
+
+
+class ClosingApp:
+    """Accepts, closes, then sends a frame and closes again, as a late delivery would."""
+
+    def __init__(self):
+        self.failure: Exception | None = None
+        self.done = asyncio.Event()
+
+    async def __call__(self, scope, receive, send):
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": 4003})
+        try:
+            await send({"type": "websocket.send", "text": "a neighbour moved"})
+            await send({"type": "websocket.close", "code": 4003})
+        except Exception as error:
+            self.failure = error
+        finally:
+            self.done.set()
+
+
+@pytest.mark.asyncio
+async def test_uvicorn_frames_after_the_close_are_dropped_and_counted():
+    """A move delivered to a player whose socket just closed is no error (uvicorn raises one)."""
+    app, sends = ClosingApp(), []
+    before = logs.counted().get("websocket.sent_after_close", 0)
+
+    async with uvicorn_serving(server_sends(app, sends)) as port:
+        client = await stalled_client(port)
+        try:
+            await asyncio.wait_for(app.done.wait(), 10)
+        finally:
+            client.close()
+
+    assert app.failure is None
+    assert logs.counted()["websocket.sent_after_close"] == before + 2
 
 
 @pytest.mark.asyncio
