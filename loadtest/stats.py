@@ -28,13 +28,18 @@ class Stats:
     heard_per_s: list = field(default_factory=list)
     bytes_per_s: list = field(default_factory=list)
     full_rate_movers: list = field(default_factory=list)
+    # The same per window of HEARING_WINDOW_S: the median over a client's windows.
+    full_rate_movers_per_window: list = field(default_factory=list)
 
     def steady_from(self, config) -> float:
         """When the last player has connected (monotonic): the crowd is complete."""
         return self.started + min(config.players / config.ramp + 1.0, config.duration / 2)
 
-    def received(self, player, until: float) -> None:
-        """Add what a client received, once its run ended."""
+    def received(self, player, until: float, window_s: float) -> None:
+        """
+        Add what a client received, once its run ended; `window_s`: the
+        length of the windows its hearing was also counted in.
+        """
         seconds = min(time.monotonic(), until) - self.steady_from(player.config)
         if seconds < 1.0:
             return
@@ -42,6 +47,13 @@ class Stats:
         self.bytes_per_s.append(player.bytes_received / seconds)
         full = max(1, 0.8 * player.acked_in_window)
         self.full_rate_movers.append(sum(1 for n in player.heard_from.values() if n >= full))
+        windows = []
+        for window in range(int(seconds // window_s)):  # the whole windows only
+            full = max(1, 0.8 * player.acked_in_windows[window])
+            heard = player.heard_in_windows.get(window, {})
+            windows.append(sum(1 for n in heard.values() if n >= full))
+        if windows:
+            self.full_rate_movers_per_window.append(statistics.median(windows))
 
     def error(self, what: str) -> None:
         self.errors += 1
@@ -59,7 +71,12 @@ class Stats:
         for name in ("ack_ms", "neighbour_ms", "rest_ms"):
             getattr(self, name).extend(getattr(other, name))
             getattr(self, name).sort()
-        for name in ("heard_per_s", "bytes_per_s", "full_rate_movers"):
+        for name in (
+            "heard_per_s",
+            "bytes_per_s",
+            "full_rate_movers",
+            "full_rate_movers_per_window",
+        ):
             getattr(self, name).extend(getattr(other, name))
         self.error_samples = (self.error_samples + other.error_samples)[:20]
 
@@ -127,6 +144,7 @@ def report(config, stats: Stats, refusals: dict[str, int]) -> dict:
             "moves_heard_per_s": spread(stats.heard_per_s),
             "bytes_received_per_s": spread(stats.bytes_per_s),
             "players_heard_at_full_rate": spread(stats.full_rate_movers),
+            "players_heard_at_full_rate_per_window": spread(stats.full_rate_movers_per_window),
         },
         "series": {
             "ack_ms": stats.ack_ms[:: max(1, len(stats.ack_ms) // 5000)],
