@@ -109,6 +109,58 @@ async def test_a_far_member_of_the_crowd_is_heard_at_the_lower_rate(
     assert 3 <= heard.count(pid(far)) <= 5  # about once a second
 
 
+async def test_a_far_player_who_stood_still_since_the_last_tick_is_not_sent_again(
+    connect, world, settings, manual_ticks
+):
+    settings.WEBSOCKET_VISIBLE_PLAYERS = 1
+    settings.WEBSOCKET_FAR_UPDATES = 5
+    listener = await join_at(connect, 0)
+    near, far = await join_at(connect, 10), await join_at(connect, 100)
+    await step(near, world, 11)
+    await step(far, world, 101)
+    await refresh_nearest(world)
+    await heard_moves(listener, timeout=0.1)
+
+    await step(far, world, 100)
+    await world.crowd.tick()
+    assert await heard_moves(listener) == [pid(far)]
+
+    world.clock.advance(0.5)  # within a second of its move, but no move since the last tick
+    await world.crowd.tick()
+    assert await heard_moves(listener) == []
+
+
+async def test_a_neighbour_heard_at_full_rate_keeps_its_place_near_the_budgets_edge(
+    connect, world, settings, manual_ticks
+):
+    settings.WEBSOCKET_VISIBLE_PLAYERS = 1
+    settings.WEBSOCKET_FAR_UPDATES = 0
+    listener = await join_at(connect, 0)
+    heard, newcomer = await join_at(connect, 10), await join_at(connect, 12)
+    await step(heard, world, 10)
+    await step(newcomer, world, 12)
+    await refresh_nearest(world)
+    await heard_moves(listener, timeout=0.1)
+
+    # The newcomer comes a little nearer than the one heard: 10.5 m is within
+    # 1.25 times 9 m, so nothing changes at the refresh.
+    await step(newcomer, world, 9)
+    await step(heard, world, 10.5)
+    await refresh_nearest(world)
+    await heard_moves(listener, timeout=0.1)
+    await step(newcomer, world, 9.5)
+    await step(heard, world, 10)
+    assert await heard_moves(listener) == [pid(heard)]
+
+    # Farther than 1.25 times the nearest: it gives its place up.
+    await step(heard, world, 14)
+    await refresh_nearest(world)
+    await heard_moves(listener, timeout=0.1)
+    await step(newcomer, world, 9)
+    await step(heard, world, 14.5)
+    assert await heard_moves(listener) == [pid(newcomer)]
+
+
 async def test_a_crowd_no_larger_than_the_budget_is_heard_at_once(
     connect, world, settings, manual_ticks
 ):
