@@ -1,7 +1,7 @@
 """
 The game's ASGI application with a probe of the event loop's stalls beside it:
 serve it with `--app bench.stall_probe:application` (bench/capacity.py) and
-the process writes, every 2 s, to STALL_PROBE_PATH (JSON):
+the process writes, every 5 s, to STALL_PROBE_PATH (JSON):
 
 - how late a 5 ms timer woke up (the loop's lag), as a histogram and the
   longest lags with the moment they ended;
@@ -102,7 +102,7 @@ class Probe:
 
     async def _write_forever(self) -> None:
         while True:
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(5.0)
             self.write()
 
     def write(self) -> None:
@@ -113,7 +113,7 @@ class Probe:
             "timed": {name: h.summary() for name, h in self.timed.items()},
         }
         with open(self.path + ".tmp", "w") as out:
-            json.dump(summary, out, indent=1)
+            json.dump(summary, out)
         os.replace(self.path + ".tmp", self.path)
 
 
