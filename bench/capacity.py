@@ -129,7 +129,7 @@ def row(processes: int, result: dict, cpu_share: float, peak_rss_kib: int) -> st
         f"| {ms(received.get('p50'))} / {ms(received.get('max'))} B "
         f"| {ms(full.get('min'))} / {ms(full.get('p50'))} "
         f"| {ms(full_per_window.get('min'))} / {ms(full_per_window.get('p50'))} "
-        f"| {result['errors']} |"
+        f"| {100 * result.get('tool_cpu_cores', 0):.0f} % | {result['errors']} |"
     )
 
 
@@ -183,8 +183,8 @@ def main() -> None:
         "| move→neighbour p50 / p99 | deliveries/s | CPU per process | CPU per 1,000 deliveries "
         "| peak memory per process | moves heard/s per client p50 / max "
         "| bytes/s per client p50 / max | players heard at full rate min / p50 "
-        "| the same per 5 s min / p50 | errors |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "| the same per 5 s min / p50 | load tool CPU (share of a core) | errors |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     seed_world()
     lines, largest = [], {}

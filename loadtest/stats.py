@@ -17,6 +17,9 @@ class Stats:
     errors: int = 0
     chats_sent: int = 0
     rest_calls: int = 0
+    # CPU time the tool's own processes spent playing: on a machine that also
+    # runs the server, what the tool takes is not the server's.
+    cpu_seconds: float = 0.0
     ack_ms: list = field(default_factory=list)  # (seconds since start, milliseconds)
     neighbour_ms: list = field(default_factory=list)
     rest_ms: list = field(default_factory=list)
@@ -66,7 +69,8 @@ class Stats:
     def absorb(self, other: "Stats") -> None:
         """Add the figures of another worker that started at the same moment."""
         for name in ("connected", "peak_connected", "moves_sent", "moves_acked",
-                     "moves_rejected", "errors", "chats_sent", "rest_calls"):  # fmt: skip
+                     "moves_rejected", "errors", "chats_sent", "rest_calls",
+                     "cpu_seconds"):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("ack_ms", "neighbour_ms", "rest_ms"):
             getattr(self, name).extend(getattr(other, name))
@@ -132,6 +136,7 @@ def report(config, stats: Stats, refusals: dict[str, int]) -> dict:
         "moves_rejected": stats.moves_rejected,
         "acked_share": round(stats.moves_acked / stats.moves_sent, 5) if stats.moves_sent else None,
         "moves_per_s": round(stats.moves_acked / elapsed, 1),
+        "tool_cpu_cores": round(stats.cpu_seconds / elapsed, 2),
         "errors": stats.errors,
         "error_samples": stats.error_samples,
         "chats_sent": stats.chats_sent,
