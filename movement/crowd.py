@@ -370,8 +370,13 @@ class Crowd:
         self._log_dropped(now)
 
     def _moved_since(self, candidates: list[str], since: float) -> list[str]:
+        # Candidates were listed before the tick last gave way: some may have left since.
         movers = self.movers
-        return [player_id for player_id in candidates if movers[player_id].moved_at > since]
+        return [
+            player_id
+            for player_id in candidates
+            if (mover := movers.get(player_id)) is not None and mover.moved_at > since
+        ]
 
     def _far_moves(self, viewer: Viewer, moved: list[str], wanted: int) -> list[Mover]:
         """
@@ -387,9 +392,10 @@ class Crowd:
         for _ in range(count):
             player_id = moved[cursor]
             cursor = (cursor + 1) % count
-            if player_id == own or player_id in near:
-                continue
-            taken.append(self.movers[player_id])
+            mover = self.movers.get(player_id)
+            if mover is None or player_id == own or player_id in near:
+                continue  # left while the tick gave way, or heard at full rate
+            taken.append(mover)
             if len(taken) == wanted:
                 break
         viewer.far_cursor = cursor

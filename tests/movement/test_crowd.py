@@ -1,12 +1,16 @@
 """Crowds: the nearest players heard at full rate, the rest at a lower one, batched frames."""
 
+import asyncio
 import logging
+from types import SimpleNamespace
 
 import pytest
 from channels.db import database_sync_to_async
 from uvicorn.protocols.utils import ClientDisconnected
 
+from mmo import realtime
 from mmo.geo import point
+from movement import crowd as crowd_module
 from movement.models import PlayerPosition
 from tests.realtime import Client, new_player, open_socket
 
@@ -266,3 +270,42 @@ async def test_a_delivery_to_a_socket_that_just_closed_is_counted_not_logged(
 
     assert world.crowd.dropped == 1
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+class _Connection:
+    """What the crowd needs of a connection: its live player, and a way to send."""
+
+    def __init__(self, player_id: str, metres_east: float):
+        self.live = SimpleNamespace(player_id=player_id, lng=metres_east * DEG_PER_M, lat=0.0)
+        self.frames: list[str] = []
+
+    async def send_shared(self, event):
+        self.frames.append(event["frame"])
+
+
+async def test_a_player_who_leaves_while_a_tick_gives_way_is_skipped(settings, monkeypatch):
+    settings.WEBSOCKET_VISIBLE_PLAYERS = 1
+    settings.WEBSOCKET_FAR_UPDATES = 5
+    monkeypatch.setattr(crowd_module, "TICK_SLICE_S", 0.0)  # give way before every connection
+    clock = SimpleNamespace(now=100.0)
+    crowd = crowd_module.Crowd(clock=lambda: clock.now)
+    connections = [_Connection(f"p{n}", 10 * n) for n in range(4)]
+    cell = realtime.cell_of(0.0, 0.0)
+    group = realtime.cell_group(*cell)
+    for connection in connections:
+        crowd.watch(connection, connection.live, cell, batched=True)
+    clock.now += 1
+    for connection in connections:
+        live = connection.live
+        entry = f'{{"playerId":"{live.player_id}"}}'
+        event = {"player_id": live.player_id, "cell": group, "lng": live.lng, "lat": live.lat}
+        await crowd.moved({**event, "entry": entry, "frame": entry}, connections)
+    clock.now += 0.1
+
+    tick = asyncio.create_task(crowd.tick())
+    await asyncio.sleep(0)  # the tick gives way before the first connection
+    await asyncio.sleep(0)  # ... and before the second, once the first was sent the far moves
+    crowd.gone("p3")
+    await tick
+
+    assert all(connection.frames for connection in connections[:3])
