@@ -110,9 +110,14 @@ def row(processes: int, result: dict, cpu_share: float, peak_rss_kib: int) -> st
     # CPU time of all processes per 1,000 deliveries (moves heard by a neighbour).
     cpu_per_1000 = 1000 * cpu_share / 100 * processes / max(deliveries / 1000, 1e-9)
     client = result.get("per_client", {})
-    heard, received, full = (
+    heard, received, full, full_per_window = (
         client.get(key, {})
-        for key in ("moves_heard_per_s", "bytes_received_per_s", "players_heard_at_full_rate")
+        for key in (
+            "moves_heard_per_s",
+            "bytes_received_per_s",
+            "players_heard_at_full_rate",
+            "players_heard_at_full_rate_per_window",
+        )
     )
     return (
         f"| {result['players']:,} | {processes} | {result['connected']:,} "
@@ -121,7 +126,9 @@ def row(processes: int, result: dict, cpu_share: float, peak_rss_kib: int) -> st
         f"| {deliveries:,.0f} | {cpu_share:.0f} % | {cpu_per_1000:.1f} ms "
         f"| {peak_rss_kib / 1024:.0f} MiB | {ms(heard.get('p50'))} / {ms(heard.get('max'))} "
         f"| {ms(received.get('p50'))} / {ms(received.get('max'))} B "
-        f"| {ms(full.get('min'))} / {ms(full.get('p50'))} | {result['errors']} |"
+        f"| {ms(full.get('min'))} / {ms(full.get('p50'))} "
+        f"| {ms(full_per_window.get('min'))} / {ms(full_per_window.get('p50'))} "
+        f"| {100 * result.get('tool_cpu_cores', 0):.0f} % | {result['errors']} |"
     )
 
 
@@ -166,8 +173,9 @@ def main() -> None:
         "| players | processes | connected | acked | acked moves/s | move→ack p50 / p99 "
         "| move→neighbour p50 / p99 | deliveries/s | CPU per process | CPU per 1,000 deliveries "
         "| peak memory per process | moves heard/s per client p50 / max "
-        "| bytes/s per client p50 / max | players heard at full rate min / p50 | errors |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "| bytes/s per client p50 / max | players heard at full rate min / p50 "
+        "| the same per 5 s min / p50 | load tool CPU (share of a core) | errors |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     seed_world()
     lines, largest = [], {}

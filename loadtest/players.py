@@ -20,6 +20,36 @@ from loadtest.world import METRES_PER_DEGREE, scatter, settle
 
 WALKING_SPEED = 1.4  # metres per second
 ROAM_RADIUS = 400.0  # metres around the player's base (the movement rule allows 600)
+# Whether a client hears a player at full rate is also counted per window of
+# this many seconds: over a whole run, neighbours walk in and out of anyone's
+# nearest, and a window shows what is heard at any one time.
+HEARING_WINDOW_S = 5.0
+
+# Moves are most of what a client receives. The tool only needs each move's
+# mover and `sentAt`, and reading them out of the text costs about a third of
+# decoding the whole frame: on the machine that runs the server too, the
+# tool's own time is part of the latencies it measures.
+_MOVE_FRAMES = ('{"type":"player-moved",', '{"type":"players-moved",')
+_MOVER, _SENT_AT = '"playerId":"', '"sentAt":'
+
+
+def moves_in(text: str) -> list[tuple[str, float | None]] | None:
+    """(mover, sentAt) of each move in a `player-moved` or `players-moved` frame; None for others."""
+    if not text.startswith(_MOVE_FRAMES):
+        return None
+    moves = []
+    # Each piece is one move: from its mover's id to the next move's.
+    for piece in text.split(_MOVER)[1:]:
+        end = piece.find('"')
+        at = piece.find(_SENT_AT, end)
+        if at < 0:
+            moves.append((piece[:end], None))
+            continue
+        start = at + len(_SENT_AT)
+        stop = piece.find("}", start)
+        comma = piece.find(",", start, stop)
+        moves.append((piece[:end], float(piece[start : stop if comma < 0 else comma])))
+    return moves
 
 
 class SimulatedPlayer:
@@ -36,6 +66,9 @@ class SimulatedPlayer:
         self.heard_from: collections.Counter = collections.Counter()
         self.bytes_received = 0
         self.acked_in_window = 0  # this client's own moves, the measure of a full move rate
+        # The same per HEARING_WINDOW_S: window number → movers heard, own moves acked.
+        self.heard_in_windows: dict[int, collections.Counter] = {}
+        self.acked_in_windows: collections.Counter = collections.Counter()
 
     async def prepare(self) -> None:
         self.player_id, self.token = await asyncio.to_thread(
@@ -95,7 +128,7 @@ class SimulatedPlayer:
             finally:
                 receiver.cancel()
                 self.stats.connected -= 1
-            self.stats.received(self, until)
+            self.stats.received(self, until, HEARING_WINDOW_S)
 
     async def walk(self, socket, until: float) -> None:
         interval = 1.0 / self.config.move_rate
@@ -179,21 +212,30 @@ class SimulatedPlayer:
         steady_from = self.stats.steady_from(self.config)
         async for text in socket:
             received = time.time() * 1000
-            counted = time.monotonic() >= steady_from
+            since_steady = time.monotonic() - steady_from
+            counted = since_steady >= 0
             if counted:
                 self.bytes_received += len(text)  # frames are JSON, nearly all ASCII
+                window = int(since_steady // HEARING_WINDOW_S)
+            moves = moves_in(text)
+            if moves is not None:
+                if counted:
+                    heard = self.heard_in_windows.get(window)
+                    if heard is None:
+                        heard = self.heard_in_windows[window] = collections.Counter()
+                for player_id, sent_at in moves:
+                    if counted:
+                        self.heard_from[player_id] += 1
+                        heard[player_id] += 1
+                    if sent_at is not None:
+                        self.stats.neighbour_ms.append((self.stats.now(), received - sent_at))
+                continue
             message = json.loads(text)
             kind, data = message["type"], message["data"]
-            if kind == "player-moved" or kind == "players-moved":
-                for move in data["moves"] if kind == "players-moved" else (data,):
-                    if counted:
-                        self.heard_from[move["playerId"]] += 1
-                    if "sentAt" in move:
-                        self.stats.neighbour_ms.append(
-                            (self.stats.now(), received - move["sentAt"])
-                        )
-            elif kind == "move-ack":
-                self.acked_in_window += counted
+            if kind == "move-ack":
+                if counted:
+                    self.acked_in_window += 1
+                    self.acked_in_windows[window] += 1
                 sent = self.pending.pop(data.get("seq"), None)
                 self.stats.moves_acked += 1
                 self.area = data.get("area")

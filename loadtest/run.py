@@ -95,6 +95,7 @@ async def play(config: Config, players, progress=None, start: float | None = Non
         await asyncio.sleep(max(0.0, start - time.monotonic()))
         stats.started = start
     until = stats.started + config.duration
+    cpu_started = time.process_time()
     tasks = []
 
     async def play_one(player):
@@ -111,6 +112,7 @@ async def play(config: Config, players, progress=None, start: float | None = Non
     await asyncio.gather(*tasks)
     if reporter:
         reporter.cancel()
+    stats.cpu_seconds = time.process_time() - cpu_started
     return stats
 
 

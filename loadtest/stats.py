@@ -17,6 +17,9 @@ class Stats:
     errors: int = 0
     chats_sent: int = 0
     rest_calls: int = 0
+    # CPU time the tool's own processes spent playing: on a machine that also
+    # runs the server, what the tool takes is not the server's.
+    cpu_seconds: float = 0.0
     ack_ms: list = field(default_factory=list)  # (seconds since start, milliseconds)
     neighbour_ms: list = field(default_factory=list)
     rest_ms: list = field(default_factory=list)
@@ -28,13 +31,18 @@ class Stats:
     heard_per_s: list = field(default_factory=list)
     bytes_per_s: list = field(default_factory=list)
     full_rate_movers: list = field(default_factory=list)
+    # The same per window of HEARING_WINDOW_S: the median over a client's windows.
+    full_rate_movers_per_window: list = field(default_factory=list)
 
     def steady_from(self, config) -> float:
         """When the last player has connected (monotonic): the crowd is complete."""
         return self.started + min(config.players / config.ramp + 1.0, config.duration / 2)
 
-    def received(self, player, until: float) -> None:
-        """Add what a client received, once its run ended."""
+    def received(self, player, until: float, window_s: float) -> None:
+        """
+        Add what a client received, once its run ended; `window_s`: the
+        length of the windows its hearing was also counted in.
+        """
         seconds = min(time.monotonic(), until) - self.steady_from(player.config)
         if seconds < 1.0:
             return
@@ -42,6 +50,13 @@ class Stats:
         self.bytes_per_s.append(player.bytes_received / seconds)
         full = max(1, 0.8 * player.acked_in_window)
         self.full_rate_movers.append(sum(1 for n in player.heard_from.values() if n >= full))
+        windows = []
+        for window in range(int(seconds // window_s)):  # the whole windows only
+            full = max(1, 0.8 * player.acked_in_windows[window])
+            heard = player.heard_in_windows.get(window, {})
+            windows.append(sum(1 for n in heard.values() if n >= full))
+        if windows:
+            self.full_rate_movers_per_window.append(statistics.median(windows))
 
     def error(self, what: str) -> None:
         self.errors += 1
@@ -54,12 +69,18 @@ class Stats:
     def absorb(self, other: "Stats") -> None:
         """Add the figures of another worker that started at the same moment."""
         for name in ("connected", "peak_connected", "moves_sent", "moves_acked",
-                     "moves_rejected", "errors", "chats_sent", "rest_calls"):  # fmt: skip
+                     "moves_rejected", "errors", "chats_sent", "rest_calls",
+                     "cpu_seconds"):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("ack_ms", "neighbour_ms", "rest_ms"):
             getattr(self, name).extend(getattr(other, name))
             getattr(self, name).sort()
-        for name in ("heard_per_s", "bytes_per_s", "full_rate_movers"):
+        for name in (
+            "heard_per_s",
+            "bytes_per_s",
+            "full_rate_movers",
+            "full_rate_movers_per_window",
+        ):
             getattr(self, name).extend(getattr(other, name))
         self.error_samples = (self.error_samples + other.error_samples)[:20]
 
@@ -115,6 +136,7 @@ def report(config, stats: Stats, refusals: dict[str, int]) -> dict:
         "moves_rejected": stats.moves_rejected,
         "acked_share": round(stats.moves_acked / stats.moves_sent, 5) if stats.moves_sent else None,
         "moves_per_s": round(stats.moves_acked / elapsed, 1),
+        "tool_cpu_cores": round(stats.cpu_seconds / elapsed, 2),
         "errors": stats.errors,
         "error_samples": stats.error_samples,
         "chats_sent": stats.chats_sent,
@@ -127,6 +149,7 @@ def report(config, stats: Stats, refusals: dict[str, int]) -> dict:
             "moves_heard_per_s": spread(stats.heard_per_s),
             "bytes_received_per_s": spread(stats.bytes_per_s),
             "players_heard_at_full_rate": spread(stats.full_rate_movers),
+            "players_heard_at_full_rate_per_window": spread(stats.full_rate_movers_per_window),
         },
         "series": {
             "ack_ms": stats.ack_ms[:: max(1, len(stats.ack_ms) // 5000)],

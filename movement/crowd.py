@@ -16,6 +16,14 @@ crowd: each connection's nearest players are recomputed about once a second
 own dependency) and kept in a reverse index, mover → connections hearing them
 at full rate, which is all a move looks at. Between two refreshes a mover
 arriving in a cell is added at once to the connections there that have room.
+A player heard at full rate keeps its place while it stays within
+KEEP_NEAR_FACTOR of the distance of the budget's farthest: players walk across
+that edge all the time, and without the margin a neighbour at the edge would
+come and go at every refresh, heard at full rate one second and not the next.
+
+A far move is one that happened since the previous tick, so that what a
+connection hears of the far crowd is as fresh as what it hears of its
+neighbours; far players who stood still are not sent again.
 
 Connections that asked for it in `authenticate` (`batchMoves`) get one
 `players-moved` frame per tick (WEBSOCKET_TICK_MS) with the latest move of each
@@ -39,6 +47,11 @@ from mmo import realtime
 logger = logging.getLogger(__name__)
 
 NEAREST_REFRESH_S = 1.0
+# A player heard at full rate stays so while no farther than this many times
+# the distance of the budget's farthest player.
+KEEP_NEAR_FACTOR = 1.25
+# A tick gives way to the event loop (moves, their answers) after this much of its work.
+TICK_SLICE_S = 0.004
 # A mover not heard of for this long is forgotten until it moves again.
 MOVER_TTL_S = 30.0
 # How often deliveries dropped because their socket had closed are logged.
@@ -89,7 +102,8 @@ class Viewer:
         self.near: set[str] | frozenset[str] = _NOBODY
         # Batched: the nearest who moved this tick, in order.
         self.pending: dict[str, None] = {} if batched else _NOTHING_PENDING
-        self.far_cursor = 0
+        # Viewers start their round of the far crowd at different places.
+        self.far_cursor = random.randrange(1 << 16)
         self.far_credit = 0.0
         self.refresh_at = 0.0
 
@@ -244,11 +258,34 @@ class Crowd:
         if visible <= 0:
             nearest = np.empty((len(viewers), 0), dtype=int)
         else:
+            self._keep_near(viewers, index, distances, visible)
             nearest = np.argpartition(distances, visible - 1, axis=1)[:, :visible]
         for row, viewer in enumerate(viewers):
             chosen = {candidates[n] for n in nearest[row].tolist()}
             chosen.discard(viewer.live.player_id)
             self._hear_near(viewer, chosen or _NOBODY)
+
+    @staticmethod
+    def _keep_near(viewers: list[Viewer], index: dict, distances, visible: int) -> None:
+        """
+        Rank first (distance -1) the players each viewer hears at full rate
+        already that are still within KEEP_NEAR_FACTOR of its budget's edge:
+        they keep their place, and newcomers take only the places left.
+        """
+        rows, columns = [], []
+        for row, viewer in enumerate(viewers):
+            for player_id in viewer.near:
+                column = index.get(player_id)
+                if column is not None:
+                    rows.append(row)
+                    columns.append(column)
+        if not rows:
+            return
+        # Squared distances: the factor squared.
+        edge = np.partition(distances, visible - 1, axis=1)[:, visible - 1] * KEEP_NEAR_FACTOR**2
+        rows, columns = np.array(rows), np.array(columns)
+        kept = distances[rows, columns] <= edge[rows]
+        distances[rows[kept], columns[kept]] = -1.0
 
     def _hear_near(self, viewer: Viewer, near: set[str]) -> None:
         for player_id in viewer.near - near:
@@ -277,7 +314,8 @@ class Crowd:
     async def tick(self) -> None:
         """Refresh the nearest players that are due, and send what waited for the tick."""
         now = self.clock()
-        elapsed, self._last_tick = min(max(now - self._last_tick, 0.0), 1.0), now
+        since = self._last_tick
+        elapsed, self._last_tick = min(max(now - since, 0.0), 1.0), now
         cache: dict[str, list[str]] = {}
         due: dict[str, list[Viewer]] = {}
         for viewer in self.viewers.values():
@@ -292,9 +330,15 @@ class Crowd:
         rate = settings.WEBSOCKET_FAR_UPDATES
         shared: dict[tuple, dict] = {}
         counts: dict[str, int] = {}
+        fresh: dict[str, list[str]] = {}
+        yield_at = time.perf_counter() + TICK_SLICE_S
         for viewer in list(self.viewers.values()):
+            if time.perf_counter() >= yield_at:
+                # Moves that arrived meanwhile are answered before the rest of the tick.
+                await asyncio.sleep(0)
+                yield_at = time.perf_counter() + TICK_SLICE_S
             if viewer.connection.live is None:
-                continue  # not yet told it is authenticated: nothing may come before that
+                continue  # not yet told it is authenticated (or gone): nothing may come before that
             count = counts.get(viewer.group)
             if count is None:
                 count = counts[viewer.group] = sum(
@@ -308,10 +352,14 @@ class Crowd:
                 continue  # hears everyone around at once: nothing waits for the tick
             far = []
             if crowded:
-                candidates = self._candidates(viewer.group, cache)
                 viewer.far_credit = min(viewer.far_credit + rate * elapsed, max(rate, 1.0))
                 if viewer.far_credit >= 1:
-                    far = self._far_moves(viewer, candidates, int(viewer.far_credit), now, rate)
+                    moved = fresh.get(viewer.group)
+                    if moved is None:
+                        moved = fresh[viewer.group] = self._moved_since(
+                            self._candidates(viewer.group, cache), since
+                        )
+                    far = self._far_moves(viewer, moved, int(viewer.far_credit))
                     viewer.far_credit -= len(far)
             if viewer.batched:
                 if viewer.pending or far:
@@ -321,28 +369,35 @@ class Crowd:
                     await self._send(viewer, mover.event)
         self._log_dropped(now)
 
-    def _far_moves(
-        self, viewer: Viewer, candidates: list[str], wanted: int, now: float, rate: float
-    ) -> list[Mover]:
+    def _moved_since(self, candidates: list[str], since: float) -> list[str]:
+        # Candidates were listed before the tick last gave way: some may have left since.
+        movers = self.movers
+        return [
+            player_id
+            for player_id in candidates
+            if (mover := movers.get(player_id)) is not None and mover.moved_at > since
+        ]
+
+    def _far_moves(self, viewer: Viewer, moved: list[str], wanted: int) -> list[Mover]:
         """
-        Up to `wanted` movers the viewer hears at the lower rate, in turn: those
-        that moved since the round through them last passed (about).
+        Up to `wanted` of the players around that moved since the last tick
+        and that the viewer does not hear at full rate, in turn.
         """
-        count = len(candidates)
-        fresh_since = now - max(1.0, count / rate)
+        count = len(moved)
+        if not count:
+            return []
         taken: list[Mover] = []
         cursor = viewer.far_cursor % count
-        own = viewer.live.player_id
-        for _ in range(min(count, 4 * wanted + 8)):
-            player_id = candidates[cursor]
+        own, near = viewer.live.player_id, viewer.near
+        for _ in range(count):
+            player_id = moved[cursor]
             cursor = (cursor + 1) % count
-            if player_id == own or player_id in viewer.near:
-                continue
-            mover = self.movers[player_id]
-            if mover.moved_at >= fresh_since:
-                taken.append(mover)
-                if len(taken) == wanted:
-                    break
+            mover = self.movers.get(player_id)
+            if mover is None or player_id == own or player_id in near:
+                continue  # left while the tick gave way, or heard at full rate
+            taken.append(mover)
+            if len(taken) == wanted:
+                break
         viewer.far_cursor = cursor
         return taken
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from loadtest.players import moves_in
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,3 +115,27 @@ def test_a_batched_crowd_reports_what_each_client_heard_and_received(start_serve
     assert per_client["moves_heard_per_s"]["min"] > 0
     assert per_client["bytes_received_per_s"]["min"] > 0
     assert per_client["players_heard_at_full_rate"]["p50"] >= 1
+    assert report["tool_cpu_cores"] > 0  # what the tool took of the machine it shares
+
+
+def test_the_load_tool_reads_each_moves_mover_and_sent_at_as_json_would():
+    entries = [
+        {"playerId": "a1", "position": {"lat": 0.1, "lng": -0.2}, "direction": 1.5,
+         "timestamp": 17, "sentAt": 1796057444100.125},
+        {"playerId": "b2", "position": {"lat": 0.3, "lng": 0.4}, "direction": 0, "timestamp": 18},
+        {"playerId": "c3", "position": {"lat": 1e-7, "lng": 2}, "timestamp": 19, "sentAt": 5},
+    ]  # fmt: skip
+    single = {**entries[0], "username": "sim_1", "displayName": 'a "quoted", {braced} name'}
+    frames = [
+        json.dumps(
+            {"type": "players-moved", "data": {"around": 9, "moves": entries}},
+            separators=(",", ":"),
+        ),
+        json.dumps({"type": "player-moved", "data": single}, separators=(",", ":")),
+    ]
+
+    for text in frames:
+        message = json.loads(text)
+        moves = message["data"]["moves"] if message["type"] == "players-moved" else [single]
+        assert moves_in(text) == [(move["playerId"], move.get("sentAt")) for move in moves]
+    assert moves_in(json.dumps({"type": "move-ack", "data": {"seq": 1}})) is None

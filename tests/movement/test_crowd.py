@@ -1,12 +1,16 @@
 """Crowds: the nearest players heard at full rate, the rest at a lower one, batched frames."""
 
+import asyncio
 import logging
+from types import SimpleNamespace
 
 import pytest
 from channels.db import database_sync_to_async
 from uvicorn.protocols.utils import ClientDisconnected
 
+from mmo import realtime
 from mmo.geo import point
+from movement import crowd as crowd_module
 from movement.models import PlayerPosition
 from tests.realtime import Client, new_player, open_socket
 
@@ -107,6 +111,58 @@ async def test_a_far_member_of_the_crowd_is_heard_at_the_lower_rate(
     heard = await heard_moves(listener)
     assert heard.count(pid(near)) == 8
     assert 3 <= heard.count(pid(far)) <= 5  # about once a second
+
+
+async def test_a_far_player_who_stood_still_since_the_last_tick_is_not_sent_again(
+    connect, world, settings, manual_ticks
+):
+    settings.WEBSOCKET_VISIBLE_PLAYERS = 1
+    settings.WEBSOCKET_FAR_UPDATES = 5
+    listener = await join_at(connect, 0)
+    near, far = await join_at(connect, 10), await join_at(connect, 100)
+    await step(near, world, 11)
+    await step(far, world, 101)
+    await refresh_nearest(world)
+    await heard_moves(listener, timeout=0.1)
+
+    await step(far, world, 100)
+    await world.crowd.tick()
+    assert await heard_moves(listener) == [pid(far)]
+
+    world.clock.advance(0.5)  # within a second of its move, but no move since the last tick
+    await world.crowd.tick()
+    assert await heard_moves(listener) == []
+
+
+async def test_a_neighbour_heard_at_full_rate_keeps_its_place_near_the_budgets_edge(
+    connect, world, settings, manual_ticks
+):
+    settings.WEBSOCKET_VISIBLE_PLAYERS = 1
+    settings.WEBSOCKET_FAR_UPDATES = 0
+    listener = await join_at(connect, 0)
+    heard, newcomer = await join_at(connect, 10), await join_at(connect, 12)
+    await step(heard, world, 10)
+    await step(newcomer, world, 12)
+    await refresh_nearest(world)
+    await heard_moves(listener, timeout=0.1)
+
+    # The newcomer comes a little nearer than the one heard: 10.5 m is within
+    # 1.25 times 9 m, so nothing changes at the refresh.
+    await step(newcomer, world, 9)
+    await step(heard, world, 10.5)
+    await refresh_nearest(world)
+    await heard_moves(listener, timeout=0.1)
+    await step(newcomer, world, 9.5)
+    await step(heard, world, 10)
+    assert await heard_moves(listener) == [pid(heard)]
+
+    # Farther than 1.25 times the nearest: it gives its place up.
+    await step(heard, world, 14)
+    await refresh_nearest(world)
+    await heard_moves(listener, timeout=0.1)
+    await step(newcomer, world, 9)
+    await step(heard, world, 14.5)
+    assert await heard_moves(listener) == [pid(newcomer)]
 
 
 async def test_a_crowd_no_larger_than_the_budget_is_heard_at_once(
@@ -214,3 +270,42 @@ async def test_a_delivery_to_a_socket_that_just_closed_is_counted_not_logged(
 
     assert world.crowd.dropped == 1
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+class _Connection:
+    """What the crowd needs of a connection: its live player, and a way to send."""
+
+    def __init__(self, player_id: str, metres_east: float):
+        self.live = SimpleNamespace(player_id=player_id, lng=metres_east * DEG_PER_M, lat=0.0)
+        self.frames: list[str] = []
+
+    async def send_shared(self, event):
+        self.frames.append(event["frame"])
+
+
+async def test_a_player_who_leaves_while_a_tick_gives_way_is_skipped(settings, monkeypatch):
+    settings.WEBSOCKET_VISIBLE_PLAYERS = 1
+    settings.WEBSOCKET_FAR_UPDATES = 5
+    monkeypatch.setattr(crowd_module, "TICK_SLICE_S", 0.0)  # give way before every connection
+    clock = SimpleNamespace(now=100.0)
+    crowd = crowd_module.Crowd(clock=lambda: clock.now)
+    connections = [_Connection(f"p{n}", 10 * n) for n in range(4)]
+    cell = realtime.cell_of(0.0, 0.0)
+    group = realtime.cell_group(*cell)
+    for connection in connections:
+        crowd.watch(connection, connection.live, cell, batched=True)
+    clock.now += 1
+    for connection in connections:
+        live = connection.live
+        entry = f'{{"playerId":"{live.player_id}"}}'
+        event = {"player_id": live.player_id, "cell": group, "lng": live.lng, "lat": live.lat}
+        await crowd.moved({**event, "entry": entry, "frame": entry}, connections)
+    clock.now += 0.1
+
+    tick = asyncio.create_task(crowd.tick())
+    await asyncio.sleep(0)  # the tick gives way before the first connection
+    await asyncio.sleep(0)  # ... and before the second, once the first was sent the far moves
+    crowd.gone("p3")
+    await tick
+
+    assert all(connection.frames for connection in connections[:3])

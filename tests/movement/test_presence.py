@@ -58,3 +58,20 @@ async def test_a_refresh_says_when_the_store_forgot_a_player(world):
     assert await presence.refresh([], still_here=["kept"]) is True
     assert await presence.refresh([], still_here=["kept", "forgotten"]) is False
     assert not await presence.is_online("forgotten")
+
+
+async def test_a_refresh_of_many_players_stores_each_ones_details(world):
+    presence = world.presence
+    areas = ("plaza", "market", None)
+    walkers = [
+        PresenceEntry(f"p{n}", f"user{n}", f'Walker "{n}" ✓', n / 1000, -n / 1000, n, areas[n % 3])
+        for n in range(40)
+    ]
+
+    await presence.refresh(walkers)
+
+    listed = await presence.in_box(EVERYWHERE, 100)
+    assert sorted(listed, key=lambda e: e.player_id) == sorted(walkers, key=lambda e: e.player_id)
+    for area in ("plaza", "market"):
+        in_area = await presence.in_area(area, 100)
+        assert {e.player_id for e in in_area} == {w.player_id for w in walkers if w.area_id == area}
