@@ -47,16 +47,22 @@ MIB = 1024 * 1024
 
 
 def slope_per_minute(points: list[tuple[float, float]]) -> float:
-    """Least-squares slope of (seconds, value) points, per minute."""
-    if len(points) < 2:
+    """
+    The Theil–Sen slope of (seconds, value) points, per minute: the median of
+    the slopes between every two points. One sample caught mid-burst (tasks of
+    requests in flight) moves a least-squares line; it does not move the median.
+    """
+    slopes = sorted(
+        (v2 - v1) / (t2 - t1)
+        for n, (t1, v1) in enumerate(points)
+        for t2, v2 in points[n + 1 :]
+        if t2 != t1
+    )
+    if not slopes:
         return 0.0
-    n = len(points)
-    mean_t = sum(t for t, _ in points) / n
-    mean_v = sum(v for _, v in points) / n
-    spread = sum((t - mean_t) ** 2 for t, _ in points)
-    if spread == 0:
-        return 0.0
-    return 60 * sum((t - mean_t) * (v - mean_v) for t, v in points) / spread
+    middle = len(slopes) // 2
+    median = slopes[middle] if len(slopes) % 2 else (slopes[middle - 1] + slopes[middle]) / 2
+    return 60 * median
 
 
 class Sampler:
@@ -92,6 +98,9 @@ class Sampler:
             sample["pg_connections"] = connection.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [self.database_name]
             ).fetchone()[0]
+            # Without autovacuum, tables rewritten every second (positions,
+            # scores) grow by their dead rows for good: say so beside the sizes.
+            sample["autovacuum"] = connection.execute("SHOW autovacuum").fetchone()[0]
             sample["tables_mib"] = {
                 name: size / MIB
                 for name, size in connection.execute(
@@ -298,6 +307,7 @@ def main() -> None:
             )
         },  # fmt: skip
         "server_log_errors": server_errors,
+        "postgresql_autovacuum": sampler.samples[-1]["autovacuum"] if sampler.samples else None,
         "growth": checked,
         "failed": failed,
         "samples": sampler.samples,
