@@ -360,9 +360,11 @@ class ConnectionGroups:
     the first connection here in it, and to leave it with the last.
 
     An event names its group (`addressed`) and reaches the connections of this
-    process in it, through their `handle_event`, in the order events arrive.
-    Each event is delivered in a task of its own, so that a handler waiting
-    on the database holds up neither the process's channel nor other events.
+    process in it through their `hear`, which handles it after the frame the
+    connection is handling, if any. Each event is delivered in a task of its
+    own, so that a handler waiting on the database holds up neither the
+    process's channel nor other events; a connection busy with a frame hears
+    it in a task of its own, so that it holds up no other connection.
     """
 
     def __init__(self):
@@ -404,17 +406,25 @@ class ConnectionGroups:
     def heard(self, event: dict) -> None:
         """An event from the layer, for the connections here in its group."""
         members = self.members.get(event.get("group"))
-        if not members:
-            return
-        delivery = asyncio.create_task(self._deliver(event, list(members)))
+        if members:
+            self._spawn(self._deliver(event, list(members)))
+
+    def _spawn(self, coroutine) -> None:
+        delivery = asyncio.create_task(coroutine)
         self._deliveries.add(delivery)
         delivery.add_done_callback(self._deliveries.discard)
 
     async def _deliver(self, event: dict, members: list) -> None:
         for connection in members:
-            try:
-                await connection.handle_event(event)
-            except OSError:
-                pass  # its socket closed a moment ago: normal when players leave
-            except Exception:
-                logger.exception("delivering %s failed", event.get("type"))
+            if connection.serial.locked():
+                self._spawn(self._hear(connection, event))
+            else:
+                await self._hear(connection, event)
+
+    async def _hear(self, connection, event: dict) -> None:
+        try:
+            await connection.hear(event)
+        except OSError:
+            pass  # its socket closed a moment ago: normal when players leave
+        except Exception:
+            logger.exception("delivering %s failed", event.get("type"))

@@ -6,6 +6,7 @@ describes them all.
 """
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -56,10 +57,25 @@ class GameConsumer(AsyncWebsocketConsumer):
         which closes them itself, so moves stay on the event loop.
         """
         message_type = message.get("type", "")
-        if message_type.startswith("websocket."):
-            await getattr(self, message_type.replace(".", "_"))(message)
-        else:
-            await self.handle_event(message)
+        async with self.serial:
+            if message_type.startswith("websocket."):
+                await getattr(self, message_type.replace(".", "_"))(message)
+            else:
+                await self.handle_event(message)
+
+    async def hear(self, event: dict):
+        """
+        An event of one of its groups (`World.groups`): handled after the frame
+        being handled, as a channel of its own would have queued it (a teleport
+        answered on this socket is landed before its event is heard).
+        """
+        async with self.serial:
+            await self.handle_event(event)
+
+    @functools.cached_property
+    def serial(self) -> asyncio.Lock:
+        """Frames and group events are handled one at a time, in order."""
+        return asyncio.Lock()
 
     async def handle_event(self, event: dict):
         """
