@@ -30,6 +30,9 @@ from pathlib import Path
 
 from _servers import COMMANDS, ROOT, Server, lasting_tokens, production_environment
 
+sys.path.insert(0, str(ROOT))
+from loadtest.world import flags_at_spots  # noqa: E402
+
 LIMIT_P99_MS = 100.0
 
 
@@ -52,6 +55,42 @@ def simulate(servers: list[Server], players: int, arguments, report_path: Path) 
     if finished.returncode != 0:
         raise SystemExit(f"the load tool failed:\n{finished.stderr[-5000:]}")
     return json.loads(report_path.read_text())
+
+
+# Server settings while the players are registered, before any run: each
+# registration hashes a password, and the default gate (AUTH_CONCURRENCY=2,
+# AUTH_QUEUE_TIMEOUT=0.5 s) sheds the load tool's registrations in flight with
+# 503s it then waits one or two seconds after. The servers measured keep the defaults.
+REGISTERING = {"AUTH_CONCURRENCY": "4", "AUTH_QUEUE_LENGTH": "64", "AUTH_QUEUE_TIMEOUT": "60"}
+
+
+def prepare_accounts(players: int, arguments, work: Path) -> None:
+    """
+    Register and settle the players `arguments.accounts` lacks, on a server of their
+    own, so that every run replays players and the servers measured never hash a password.
+    """
+    if os.path.exists(arguments.accounts):
+        with open(arguments.accounts) as saved:
+            if len(json.load(saved)) >= players:
+                return
+    server = Server(
+        arguments.server,
+        "mmo.asgi:application",
+        production_environment(**server_settings(arguments), **REGISTERING),
+        work / "server-registering.log",
+    )
+    command = [
+        sys.executable, "-m", "loadtest", "--server", server.url, "--players", str(players),
+        "--radius", str(arguments.radius), "--accounts", arguments.accounts, "--prepare-only",
+    ]  # fmt: skip
+    if arguments.crowd:
+        command.append("--crowd")
+    try:
+        finished = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+    finally:
+        server.stop()
+    if finished.returncode != 0:
+        raise SystemExit("the load tool could not prepare the players; its output is above")
 
 
 def seed_world() -> None:
@@ -132,6 +171,12 @@ def row(processes: int, result: dict, cpu_share: float, peak_rss_kib: int) -> st
     )
 
 
+def server_settings(arguments) -> dict:
+    """What the servers of a sweep run with besides the production settings."""
+    placement = flags_at_spots(arguments.radius) if arguments.flags_at_spots else {}
+    return {**lasting_tokens(arguments.accounts), **placement}
+
+
 def cpu_seconds(server: Server) -> float:
     fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -157,13 +202,22 @@ def main() -> None:
     parser.add_argument(
         "--accounts",
         metavar="FILE",
-        help="the load tool's --accounts, so that runs after the first skip registering "
-        "(the servers then sign tokens with a key of their own that lasts)",
+        help="where the players are kept (the load tool's --accounts): registered and "
+        "settled there first, on a server of their own, those it lacks; every run replays "
+        "them (the servers sign tokens with a key of their own that lasts 12 hours). "
+        "Default: a file of this sweep's own, so each sweep registers its players once",
     )
     parser.add_argument(
         "--crowd",
         action="store_true",
         help="players place no flags and walk within --radius of the start hub they spawn at",
+    )
+    parser.add_argument(
+        "--flags-at-spots",
+        action="store_true",
+        help="servers let each player's flag stand at its spot within --radius "
+        "(loadtest.world.flags_at_spots), so the players spread over --radius; under the "
+        "game's own rules 1,000 players settle at many start hubs, the world over",
     )
     arguments = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgis://"):
@@ -181,13 +235,16 @@ def main() -> None:
     lines, largest = [], {}
     with tempfile.TemporaryDirectory(prefix="mmo-capacity-") as work:
         work = Path(work)
+        arguments.accounts = arguments.accounts or str(work / "accounts.json")
+        counts = [int(n) for n in arguments.players.split(",")]
+        prepare_accounts(max(counts), arguments, work)
         for processes in (int(n) for n in arguments.processes.split(",")):
             for players in (int(n) for n in arguments.players.split(",")):
                 servers = [
                     Server(
                         arguments.server,
                         arguments.app,
-                        production_environment(**lasting_tokens(arguments.accounts)),
+                        production_environment(**server_settings(arguments)),
                         work / f"server-{processes}-{players}-{n}.log",
                     )
                     for n in range(processes)

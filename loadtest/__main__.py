@@ -6,7 +6,7 @@ import sys
 
 import loadtest
 from loadtest.config import Config
-from loadtest.run import run
+from loadtest.run import prepare, run, run_loop
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -67,8 +67,14 @@ def parser() -> argparse.ArgumentParser:
         "--accounts",
         metavar="FILE",
         help="play the players saved in FILE by an earlier run (on their flags, or in the "
-        "crowd) instead of registering new ones; registers and saves them there if it does "
-        "not exist. Their access tokens must still be valid (the server's JWT_ACCESS_MINUTES)",
+        "crowd) instead of registering new ones; registers the players it lacks and saves "
+        "them there too. Their access tokens must still be valid (the server's "
+        "JWT_ACCESS_MINUTES)",
+    )
+    parser.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="with --accounts: register and settle the players FILE lacks, save them and stop",
     )
     parser.add_argument(
         "--batched",
@@ -90,6 +96,8 @@ def main(argv=None) -> None:
         or min(arguments.move_rate, arguments.duration) <= 0
     ):
         parser().error("--players, --workers, --move-rate and --duration must be positive")
+    if arguments.prepare_only and not arguments.accounts:
+        parser().error("--prepare-only saves the players it prepares: give --accounts FILE")
     config = Config(
         servers=tuple(
             server.rstrip("/") for server in arguments.server or ["http://127.0.0.1:8000"]
@@ -105,11 +113,19 @@ def main(argv=None) -> None:
         crowd=arguments.crowd,
         accounts=arguments.accounts,
     )
+    progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    if arguments.prepare_only:
+        try:
+            run_loop(prepare(config, progress))
+        except (RuntimeError, OSError) as error:
+            sys.exit(f"the players could not be prepared: {error}")
+        print(json.dumps({"players": config.players, "accounts": config.accounts}))
+        return
     try:
         result = run(
             config,
             workers=arguments.workers,
-            progress=lambda line: print(line, file=sys.stderr, flush=True),
+            progress=progress,
         )
     except (RuntimeError, OSError) as error:
         sys.exit(f"the simulation could not run: {error}")

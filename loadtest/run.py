@@ -42,41 +42,48 @@ def run(config: Config, workers: int = 1, progress=None) -> dict:
 
 
 async def prepare(config: Config, progress=None) -> list[SimulatedPlayer]:
-    """Register every player and settle them on a flag of their own, a few at a time."""
+    """
+    Register every player and settle them on a flag of their own, a few at a time;
+    with --accounts, play the players saved there first and prepare only the rest,
+    which the file then keeps too (one file serves a sweep of growing counts).
+    """
     rng = random.Random(config.prefix)
     players = [
         SimulatedPlayer(n, config, Stats(), random.Random(rng.random()))
         for n in range(config.players)
     ]
+    saved = []
     if config.accounts and os.path.exists(config.accounts):
-        with open(config.accounts) as saved:
-            accounts = json.load(saved)
-        if len(accounts) < config.players:
-            raise RuntimeError(
-                f"{config.accounts} holds {len(accounts)} players, not {config.players}"
-            )
-        for player, account in zip(players, accounts, strict=False):
-            player.resume(account)
-        return players
+        with open(config.accounts) as file:
+            saved = json.load(file)
     semaphore = asyncio.Semaphore(PREPARING_PER_SERVER * len(config.servers))
+
+    async def resume_one(player, account):
+        async with semaphore:
+            await asyncio.to_thread(player.resume, account)
+
+    await asyncio.gather(
+        *(resume_one(player, account) for player, account in zip(players, saved, strict=False))
+    )
+    new = players[len(saved) :]
+    if not new:
+        return players
     started, done = time.monotonic(), 0
-    every = max(1, config.players // 10)
+    every = max(1, len(new) // 10)
 
     async def prepare_one(player):
         nonlocal done
         async with semaphore:
             await player.prepare()
         done += 1
-        if progress and (done % every == 0 or done == config.players):
-            progress(
-                f"prepared {done:5d}/{config.players} players in {time.monotonic() - started:.1f}s"
-            )
+        if progress and (done % every == 0 or done == len(new)):
+            progress(f"prepared {done:5d}/{len(new)} players in {time.monotonic() - started:.1f}s")
 
-    await asyncio.gather(*(prepare_one(player) for player in players))
+    await asyncio.gather(*(prepare_one(player) for player in new))
     if config.accounts:
-        with open(config.accounts, "w") as saved:
-            json.dump([player.account() for player in players], saved)
-    refused = Counter(player.refusal for player in players if player.refusal)
+        with open(config.accounts, "w") as file:
+            json.dump(saved + [player.account() for player in new], file)
+    refused = Counter(player.refusal for player in new if player.refusal)
     if progress and refused:
         progress(
             f"{sum(refused.values())} flags refused ({dict(refused)}): those players play "

@@ -35,14 +35,34 @@ SPOTS_PER_ROUND = 3
 TAKEN_MEANWHILE = {"claimed_land", "too_little_land"}
 
 
+def flags_at_spots(radius: float) -> dict[str, str]:
+    """
+    Server settings under which every player's first flag stands at the spot it
+    picked within `radius` metres of the start point (the default --centre, the
+    server's GAME_START_POINT): the start hub's range covers the scatter, takes
+    every new player, and flags claim 1 m. Under the game's own rules a hub takes
+    50 players' flags within 3 km and each claims 500 m, so 1,000 players spread
+    over hubs the world over. The rules a move is checked against do not change.
+    """
+    return {
+        # The margin covers the scatter's flat-earth arithmetic against the server's spheroid.
+        "FLAG_HUB_RANGE_M": f"{radius + 100:g}",
+        "FLAG_HUB_CAPACITY": "1000000",
+        "FLAG_RADIUS_M": "1",
+    }
+
+
 def settle(server: str, token: str, lng: float, lat: float) -> Settled:
     """
-    Ask the server where the player may build nearest to the spot, place the
-    player's flag there and teleport them onto it (free on one's own flag).
+    Place the player's flag at the spot, or where the server says the player may
+    build nearest to it, and teleport them onto it (free on one's own flag).
     If the server offers no land or refuses every spot, the player stays
     where the server put them at registration (a start hub) and may roam there.
     """
-    refusal = None
+    # The spot itself first: where the rules allow it, that spares the search for spots.
+    placed, refusal = _place(server, token, {"lat": lat, "lng": lng})
+    if placed is not None:
+        return _teleport(server, token, placed)
     for _ in range(SETTLE_ROUNDS):
         status, answer = http_json(
             "GET",

@@ -229,12 +229,20 @@ def leaderboard_rank(*, category: str, rank: int, score: int) -> dict:
     return {"type": "leaderboard.rank", "category": category, "rank": rank, "score": score}
 
 
+def addressed(group: str, event: dict) -> dict:
+    """
+    `event` as sent to `group`: it names the group, by which a process tells
+    which of its connections it is for (`ConnectionGroups`).
+    """
+    return {**event, "group": group}
+
+
 def emit(group: str, event: dict) -> None:
     """Send `event` to `group` once the current transaction commits."""
 
     def send():
         try:
-            async_to_sync(get_channel_layer().group_send)(group, event)
+            async_to_sync(get_channel_layer().group_send)(group, addressed(group, event))
         except Exception:  # the data is committed; a lost event must not undo a request
             logger.exception("could not emit %s to %s", event.get("type"), group)
 
@@ -246,7 +254,7 @@ async def send_events(events: list[tuple[str, dict]]) -> None:
     layer = get_channel_layer()
     for group, event in events:
         try:
-            await layer.group_send(group, event)
+            await layer.group_send(group, addressed(group, event))
         except Exception as error:
             layer_unreachable("send", group, error)
 
@@ -341,3 +349,82 @@ class Memberships:
             await self.layer.group_discard(group, self.channel)
         except Exception as error:
             layer_unreachable("leave", group, error)
+
+
+class ConnectionGroups:
+    """
+    The groups of this process's connections (a player's, a session's, an area's,
+    chat rooms), heard on the process's one channel. A channel of its own per
+    connection cost a queue, a task and a Redis subscription each, about 5 KiB
+    of every connected player. The layer is asked to join a group once, for
+    the first connection here in it, and to leave it with the last.
+
+    An event names its group (`addressed`) and reaches the connections of this
+    process in it through their `hear`, which handles it after the frame the
+    connection is handling, if any. Each event is delivered in a task of its
+    own, so that a handler waiting on the database holds up neither the
+    process's channel nor other events; a connection busy with a frame hears
+    it in a task of its own, so that it holds up no other connection.
+    """
+
+    def __init__(self):
+        self.members: dict[str, set] = {}
+        self.memberships: Memberships | None = None
+        self._deliveries: set[asyncio.Task] = set()
+
+    async def attach(self, layer, channel: str) -> None:
+        """Hear the groups of this process's connections on `channel`."""
+        self.memberships = Memberships(layer, channel)
+        for group in list(self.members):
+            await self.memberships.join(group)
+
+    def detach(self) -> None:
+        if self.memberships is not None:
+            self.memberships.stop()
+            self.memberships = None
+
+    async def join(self, group: str, connection) -> None:
+        members = self.members.get(group)
+        if members is not None:
+            members.add(connection)
+            return
+        self.members[group] = {connection}
+        # Without a channel yet, joined when one is attached.
+        if self.memberships is not None:
+            await self.memberships.join(group)
+
+    async def leave(self, group: str, connection) -> None:
+        members = self.members.get(group)
+        if members is None or connection not in members:
+            return
+        members.discard(connection)
+        if not members:
+            del self.members[group]
+            if self.memberships is not None:
+                await self.memberships.leave(group)
+
+    def heard(self, event: dict) -> None:
+        """An event from the layer, for the connections here in its group."""
+        members = self.members.get(event.get("group"))
+        if members:
+            self._spawn(self._deliver(event, list(members)))
+
+    def _spawn(self, coroutine) -> None:
+        delivery = asyncio.create_task(coroutine)
+        self._deliveries.add(delivery)
+        delivery.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, event: dict, members: list) -> None:
+        for connection in members:
+            if connection.serial.locked():
+                self._spawn(self._hear(connection, event))
+            else:
+                await self._hear(connection, event)
+
+    async def _hear(self, connection, event: dict) -> None:
+        try:
+            await connection.hear(event)
+        except OSError:
+            pass  # its socket closed a moment ago: normal when players leave
+        except Exception:
+            logger.exception("delivering %s failed", event.get("type"))

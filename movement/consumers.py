@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import RedisError
@@ -42,6 +43,11 @@ CLOSE_ABUSE = 4008
 
 
 class GameConsumer(AsyncWebsocketConsumer):
+    # No channel of its own in the channel layer (an alias that is not configured
+    # gives none): the connection's groups are heard on the process's one channel
+    # (`World.groups`, mmo/realtime.py ConnectionGroups).
+    channel_layer_alias = "none: groups are heard on the process's channel"
+
     # Moves heard as one `players-moved` frame per tick, when asked for in `authenticate`
     # (set on the connection only then: an attribute per connection costs memory).
     batch_moves = False
@@ -55,10 +61,25 @@ class GameConsumer(AsyncWebsocketConsumer):
         which closes them itself, so moves stay on the event loop.
         """
         message_type = message.get("type", "")
-        if message_type.startswith("websocket."):
-            await getattr(self, message_type.replace(".", "_"))(message)
-        else:
-            await self.handle_event(message)
+        async with self.serial:
+            if message_type.startswith("websocket."):
+                await getattr(self, message_type.replace(".", "_"))(message)
+            else:
+                await self.handle_event(message)
+
+    async def hear(self, event: dict):
+        """
+        An event of one of its groups (`World.groups`): handled after the frame
+        being handled, as a channel of its own would have queued it (a teleport
+        answered on this socket is landed before its event is heard).
+        """
+        async with self.serial:
+            await self.handle_event(event)
+
+    @functools.cached_property
+    def serial(self) -> asyncio.Lock:
+        """Frames and group events are handled one at a time, in order."""
+        return asyncio.Lock()
 
     async def handle_event(self, event: dict):
         """
@@ -82,7 +103,9 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.player = None
         self.session_id: str | None = None
         self.live = None
-        self.memberships = realtime.Memberships(self.channel_layer, self.channel_name)
+        # Names this connection in events (who sent it, which one is the newest).
+        self.channel_name = uuid.uuid4().hex
+        self.joined: set[str] = set()  # its groups (Channels' own `groups` are joined by name)
         self.closing = False
         self.authenticated_at = 0
         now = self.world.clock()
@@ -113,7 +136,8 @@ class GameConsumer(AsyncWebsocketConsumer):
             for leaving in registry.leaving:
                 await leaving(self)
             await world_leave(self, live)
-        await self.memberships.leave_all()
+        for group in list(self.joined):
+            await self.leave(group)
 
     async def shut(self, code: int):
         self.closing = True
@@ -238,10 +262,14 @@ class GameConsumer(AsyncWebsocketConsumer):
     # Groups ---------------------------------------------------------------------
 
     async def join(self, group: str):
-        await self.memberships.join(group)
+        if group not in self.joined:
+            self.joined.add(group)
+            await self.world.groups.join(group, self)
 
     async def leave(self, group: str):
-        await self.memberships.leave(group)
+        if group in self.joined:
+            self.joined.discard(group)
+            await self.world.groups.leave(group, self)
 
     async def publish(self, group: str, event: dict):
         """
@@ -249,7 +277,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         event is lost, but the connection and the move it announces stand.
         """
         try:
-            await self.channel_layer.group_send(group, event)
+            await get_channel_layer().group_send(group, realtime.addressed(group, event))
         except Exception as error:
             realtime.layer_unreachable("send", group, error)
 

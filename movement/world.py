@@ -89,6 +89,7 @@ class World:
         self.territory_index = TerritoryIndex()
         self.crowd = Crowd(clock=lambda: self.clock())
         self.cells = InterestCells(self.crowd)
+        self.groups = realtime.ConnectionGroups()
         self.presence = self._make_presence()
         self._dirty: set[str] = set()
         # Players whose presence entry (position, area) changed since the last refresh.
@@ -170,6 +171,7 @@ class World:
                     channel = await layer.new_channel()
                 await layer.group_add(realtime.WORLD_GROUP, channel)
                 await self.cells.attach(layer, channel)
+                await self.groups.attach(layer, channel)
                 backoff = 1.0
                 while True:
                     await self._hear(await layer.receive(channel))
@@ -178,6 +180,7 @@ class World:
             except Exception:
                 logger.exception("process listener failed; retrying in %.0f s", backoff)
                 self.cells.detach()
+                self.groups.detach()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
 
@@ -190,6 +193,8 @@ class World:
                 await self.rebuild_area_index()
             elif event.get("type") == "territories.changed":
                 await self.update_territories(event["flag_ids"])
+            else:
+                self.groups.heard(event)
         except asyncio.CancelledError:
             raise
         except Exception:

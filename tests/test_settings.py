@@ -108,6 +108,30 @@ def test_production_settings_pass_the_deployment_check(tmp_path):
     assert "System check identified no issues" in result.stdout
 
 
+def test_production_processes_load_neither_daphne_nor_twisteds_reactor(tmp_path):
+    # The daphne app serves `runserver`; its checks would import daphne's server,
+    # Twisted's reactor and TLS into every production process (about 23 MiB).
+    code = (
+        "import sys, django.core.checks as checks; checks.run_checks();"
+        "from mmo.servers import backlog, http; import movement.consumers;"
+        "from django.conf import settings;"
+        "print(sorted(m for m in ('daphne.server', 'twisted.internet.reactor') if m in sys.modules),"
+        " 'daphne' in settings.INSTALLED_APPS)"
+    )
+    production = run_django(
+        code,
+        "mmo.settings.production",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        MMO_VAR_DIR=str(tmp_path),
+    )
+    development = run_django(code, "mmo.settings.base", DEBUG="true", MMO_VAR_DIR=str(tmp_path))
+
+    assert production.returncode == 0, production.stderr
+    assert production.stdout.split() == ["[]", "False"]
+    assert development.stdout.strip().endswith("True")  # `runserver` serves ASGI
+
+
 def test_production_settings_refuse_debug(tmp_path):
     result = run_django(
         "pass",

@@ -32,6 +32,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -91,15 +92,20 @@ class ServerMemory(threading.Thread):
                 self.last[pid] = rss
 
 
-def ours(players: str, radius: float, arguments, *, crowd: bool = False) -> list[dict]:
+def ours(players: str, radius: float, arguments, workload: str) -> list[dict]:
     """bench/capacity.py on one process; its rows, with the server's memory."""
+    crowd = workload != "scatter"
     command = [
         sys.executable, "bench/capacity.py", "--processes", "1", "--players", players,
         "--radius", str(radius), "--duration", str(arguments.duration),
         "--ramp", str(arguments.ramp), "--workers", str(arguments.workers),
+        # Each workload's players registered once, the first time, and replayed after.
+        "--accounts", str(Path(arguments.accounts) / f"{workload}.json"),
     ]  # fmt: skip
     if arguments.batched:
         command.append("--batched")
+    if not crowd:
+        command.append("--flags-at-spots")  # over 5 km, as the peers scatter their players
     if crowd and _capacity_knows("--crowd"):
         command.append("--crowd")  # walk around the start hub instead of settling on own flags
     command += arguments.ours_arg
@@ -347,6 +353,12 @@ def main() -> None:
     parser.add_argument(
         "--ours-env", action="append", default=[], help="KEY=VALUE for this server's processes"
     )
+    parser.add_argument(
+        "--accounts",
+        metavar="DIR",
+        help="this server's players, one file per workload (capacity.py --accounts), kept "
+        "for later runs; default: a folder of this run's own",
+    )
     parser.add_argument("--json", help="write every report here")
     arguments = parser.parse_args()
     arguments.sides = arguments.sides.split(",")
@@ -365,9 +377,14 @@ def main() -> None:
             else next((str(n), r) for n, r in CROWDS if workload == f"crowd_{n}")
         )
         if side == "ours":
-            return ours(players, radius, arguments, crowd=workload != "scatter")
+            return ours(players, radius, arguments, workload)
         return colyseus(side, players, radius, arguments)
 
+    own_accounts = None
+    if not arguments.accounts:
+        own_accounts = tempfile.TemporaryDirectory(prefix="mmo-peers-accounts-")
+        arguments.accounts = own_accounts.name
+    Path(arguments.accounts).mkdir(parents=True, exist_ok=True)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     results = {side: {workload: [] for workload in WORKLOADS} for side in arguments.sides}
     # Each workload on every side back to back, the sides' order turning each round, so that
@@ -378,6 +395,8 @@ def main() -> None:
             for side in arguments.sides[turn:] + arguments.sides[:turn]:
                 results[side][workload].append(run(side, workload))
                 print(f"round {round_ + 1}: {workload} on {SIDES[side]}: done", file=sys.stderr)
+    if own_accounts:
+        own_accounts.cleanup()
 
     if arguments.json:
         Path(arguments.json).write_text(json.dumps(results, indent=2))

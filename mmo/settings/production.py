@@ -26,3 +26,9 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 # A server whose stalled clients cannot be bounded lets one of them hold up every
 # player near it: the process refuses to start on it (docs/operations.md).
 WEBSOCKET_REQUIRE_BACKLOG_BOUND = True
+
+# The `daphne` app is there for `runserver` alone (mmo/settings/base.py); production
+# serves through deploy/serve.sh, or daphne's own command line, neither of which
+# needs it. Installed, its checks import daphne's server, Twisted's reactor and
+# TLS: about 23 MiB of every process.
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "daphne"]  # noqa: F405

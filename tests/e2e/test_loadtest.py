@@ -139,3 +139,26 @@ def test_the_load_tool_reads_each_moves_mover_and_sent_at_as_json_would():
         moves = message["data"]["moves"] if message["type"] == "players-moved" else [single]
         assert moves_in(text) == [(move["playerId"], move.get("sentAt")) for move in moves]
     assert moves_in(json.dumps({"type": "move-ack", "data": {"seq": 1}})) is None
+
+
+def test_an_accounts_file_is_prepared_once_and_topped_up_by_a_larger_run(start_server, tmp_path):
+    server = start_server()
+    report_path, accounts = tmp_path / "report.json", tmp_path / "accounts.json"
+
+    prepared = loadtest(
+        "--server", server.url, "--players", 2, "--crowd", "--accounts", accounts,
+        "--prepare-only",
+    )  # fmt: skip
+    first_two = json.loads(accounts.read_text())
+    loadtest(
+        "--server", server.url, "--players", 3, "--duration", 2, "--crowd", "--radius", 50,
+        "--accounts", accounts, "--json", report_path,
+    )  # fmt: skip
+
+    assert json.loads(prepared.stdout) == {"players": 2, "accounts": str(accounts)}
+    saved = json.loads(accounts.read_text())
+    assert saved[:2] == first_two and len(saved) == 3
+    assert len({account["username"] for account in saved}) == 3
+    report = json.loads(report_path.read_text())
+    assert report["players"] == report["connected"] == 3
+    assert report["errors"] == 0, report["error_samples"]

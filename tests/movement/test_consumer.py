@@ -458,11 +458,44 @@ async def test_a_malformed_event_from_another_process_leaves_the_connection_open
 ):
     client = await connect()
 
-    await get_channel_layer().group_send(realtime.player_group(client.player.pk), event)
+    group = realtime.player_group(client.player.pk)
+    await get_channel_layer().group_send(group, realtime.addressed(group, event))
     await asyncio.sleep(0.3)  # the event has come through Redis and been handled
     await client.send("heartbeat")
 
     assert (await client.receive_type("heartbeat-ack"))["timestamp"] > 0
+
+
+def players_in(world, group: str) -> set:
+    return {connection.player.pk for connection in world.groups.members.get(group, ())}
+
+
+async def test_connections_hear_their_groups_on_the_process_channel_alone(connect, world):
+    first = await connect()
+    second = await connect()
+    layer = get_channel_layer()._get_layer()  # channels_redis's, of this event loop
+    process_channel = world.groups.memberships.channel
+    global_chat = layer._get_group_channel_name(realtime.GLOBAL_CHAT_GROUP)
+
+    # Neither connection has a channel of its own in the layer: the process's
+    # channel is the one member of each group, once, whoever joined it here.
+    assert set(layer.channels) == {process_channel}
+    assert layer.groups[global_chat] == {process_channel}
+    assert players_in(world, realtime.GLOBAL_CHAT_GROUP) == {first.player.pk, second.player.pk}
+    group = realtime.player_group(first.player.pk)
+    await realtime.send_events([(group, realtime.leaderboard_rank(category="x", rank=1, score=1))])
+    await realtime.send_events([(group, realtime.player_ended(reason="Gone."))])
+    assert (await first.receive_type("force-disconnect"))["reason"] == "Gone."
+    await second.send("heartbeat")
+    assert (await second.receive())["type"] == "heartbeat-ack"
+
+    await first.close()
+    assert players_in(world, realtime.GLOBAL_CHAT_GROUP) == {second.player.pk}
+    assert group not in world.groups.members
+    await second.close()
+
+    assert realtime.GLOBAL_CHAT_GROUP not in world.groups.members
+    assert global_chat not in layer.groups
 
 
 async def test_a_player_who_leaves_follows_no_cell(connect, world):
