@@ -53,6 +53,17 @@ def lasting_tokens(accounts: str | None) -> dict:
     return {"JWT_SIGNING_KEY": key, "JWT_ACCESS_MINUTES": "720"}
 
 
+def seed_world(env: dict) -> None:
+    """The sample world (areas, start hubs) in the database of `env`; its report on stderr."""
+    subprocess.run(
+        [sys.executable, "manage.py", "seed_world"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=sys.stderr,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -28,7 +28,14 @@ import threading
 import time
 from pathlib import Path
 
-from _servers import COMMANDS, ROOT, Server, lasting_tokens, production_environment
+from _servers import (
+    COMMANDS,
+    ROOT,
+    Server,
+    lasting_tokens,
+    production_environment,
+    seed_world,
+)
 
 sys.path.insert(0, str(ROOT))
 from loadtest.world import flags_at_spots  # noqa: E402
@@ -91,18 +98,6 @@ def prepare_accounts(players: int, arguments, work: Path) -> None:
         server.stop()
     if finished.returncode != 0:
         raise SystemExit("the load tool could not prepare the players; its output is above")
-
-
-def seed_world() -> None:
-    """The start flag, which the players' first flags are placed from."""
-    env = {**os.environ, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "mmo.settings.base"}
-    subprocess.run(
-        [sys.executable, "manage.py", "seed_world"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
 
 
 class CpuSampler(threading.Thread):
@@ -231,7 +226,7 @@ def main() -> None:
         "| the same per 5 s min / p50 | load tool CPU (share of a core) | errors |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
-    seed_world()
+    seed_world({**os.environ, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "mmo.settings.base"})
     lines, largest = [], {}
     with tempfile.TemporaryDirectory(prefix="mmo-capacity-") as work:
         work = Path(work)

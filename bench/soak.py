@@ -36,7 +36,13 @@ import psycopg
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._servers import ROOT, Server, lasting_tokens, production_environment  # noqa: E402
+from bench._servers import (  # noqa: E402
+    ROOT,
+    Server,
+    lasting_tokens,
+    production_environment,
+    seed_world,
+)
 from loadtest.rest import http_json  # noqa: E402
 
 STAFF = "bench-soak"
@@ -225,13 +231,7 @@ def main() -> None:
         max(int(arguments.minutes) + 30, int(tokens.get("JWT_ACCESS_MINUTES", 0)))
     )
     env = production_environment(THROTTLE_LOGIN="1000000/minute", LOG_LEVEL="WARNING", **tokens)
-    subprocess.run(
-        [sys.executable, "manage.py", "seed_world"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=sys.stderr,
-    )
+    seed_world(env)
     servers = [
         Server("uvicorn", "mmo.asgi:application", env, out / f"server-{n}.log")
         for n in range(arguments.processes)

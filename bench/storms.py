@@ -19,7 +19,13 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._servers import ROOT, Server, lasting_tokens, production_environment  # noqa: E402
+from bench._servers import (  # noqa: E402
+    ROOT,
+    Server,
+    lasting_tokens,
+    production_environment,
+    seed_world,
+)
 
 LIMITS = {
     "logins": "peak memory < 1 GiB; every answer < 5 s; only 200 and 503 + Retry-After; every "
@@ -54,13 +60,7 @@ def main() -> None:
     )
     logs = Path(tempfile.mkdtemp(prefix="bench-storms-"))
     if arguments.mode == "reconnect":
-        subprocess.run(
-            [sys.executable, "manage.py", "seed_world"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            stdout=sys.stderr,
-        )
+        seed_world(env)
     count = 1 if arguments.mode == "logins" else 2
     servers = [
         Server("uvicorn", "mmo.asgi:application", env, logs / f"server-{n}.log")
