@@ -106,7 +106,7 @@ async def join_room(connection, data, now):
     if room.pk not in connection.chat_rooms:
         connection.chat_rooms.add(room.pk)
         await connection.join(realtime.room_group(room.pk))
-        await connection.publish(
+        connection.publish(
             realtime.room_group(room.pk),
             realtime.room_member_joined(
                 room_id=room.pk,
@@ -140,7 +140,7 @@ async def _leave(connection, room_id: str) -> None:
     connection.chat_rooms.discard(room_id)
     await connection.leave(realtime.room_group(room_id))
     player = connection.player  # still set while the socket closes, unlike `live`
-    await connection.publish(
+    connection.publish(
         realtime.room_group(room_id),
         realtime.room_member_left(
             room_id=room_id,
@@ -188,7 +188,7 @@ async def send_message(connection, data, now):
         channel=connection.channel_name,
     )
     await connection.send_frame("receive-message", _receive_message_frame(heard))
-    await connection.publish(realtime.room_group(room_id), heard)
+    connection.publish(realtime.room_group(room_id), heard)
 
 
 def _receive_message_frame(event) -> dict:
@@ -306,14 +306,14 @@ async def chat_message(connection, data, now):
         timestamp=timestamp,
     )
     if group is not None:
-        await connection.publish(group, sent)
+        connection.publish(group, sent)
     else:
-        await connection.publish(realtime.player_group(target_id), sent)
+        connection.publish(realtime.player_group(target_id), sent)
         await connection.send_frame(
             "chat-sent", {"id": sent["id"], "targetId": target_id, "timestamp": timestamp}
         )
     # Sockets that joined the room hear it as a room message.
-    await connection.publish(
+    connection.publish(
         realtime.room_group(room_id),
         realtime.room_message(
             room_id=room_id,

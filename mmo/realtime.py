@@ -10,6 +10,7 @@ its handler by the event's type (mmo/socket/registry.py).
 """
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -18,6 +19,10 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
+from redis.exceptions import RedisError
+
+from mmo.redis_client import async_client
+from mmo.servers import channel_layer
 
 logger = logging.getLogger(__name__)
 
@@ -257,6 +262,70 @@ async def send_events(events: list[tuple[str, dict]]) -> None:
             await layer.group_send(group, addressed(group, event))
         except Exception as error:
             layer_unreachable("send", group, error)
+
+
+class Outbox:
+    """
+    The events this process's event loop sends to groups, published in
+    batches: whatever was sent since the last batch goes to Redis in one
+    pipelined round trip per host. One by one, each `group_send` of the
+    publish/subscribe layer waits for Redis in turn behind the layer's one
+    lock, which its subscriptions share too: moves were capped by it, and in a
+    reconnect storm every login waited behind the others' announcements.
+
+    Delivery is best effort, as every channel-layer event is: while Redis is
+    unreachable a batch is lost, and what sent it stands.
+    """
+
+    def __init__(self):
+        self._events: list[tuple[str, dict]] = []
+        self._filled = asyncio.Event()
+
+    def send(self, group: str, event: dict) -> None:
+        """Publish `event` to `group` with the next batch, after everything sent before it."""
+        self._events.append((group, event))
+        self._filled.set()
+
+    async def send_forever(self, layer) -> None:
+        """Publish through `layer`, one batch at a time, what was sent."""
+        async with batch_sender(layer) as send:
+            while True:
+                await self._filled.wait()
+                self._filled.clear()
+                batch, self._events = self._events, []
+                try:
+                    await send(batch)
+                except (OSError, asyncio.TimeoutError, RedisError) as error:
+                    layer_unreachable("send", f"{len(batch)} events", error)
+                except Exception:
+                    logger.exception("could not publish %d events", len(batch))
+
+
+@contextlib.asynccontextmanager
+async def batch_sender(layer):
+    """A coroutine function that sends a batch of (group, event) pairs through `layer`."""
+    route = channel_layer.group_route(layer)
+    if route is None:
+
+        async def send_each(batch):
+            for group, event in batch:
+                await layer.group_send(group, event)
+
+        yield send_each
+        return
+
+    async def send_pipelined(batch):
+        # What the layer's group_send does, in one round trip per Redis host.
+        pipelines = {}
+        for group, event in batch:
+            address, channel = route(group)
+            pipeline = pipelines.get(address)
+            if pipeline is None:
+                pipeline = pipelines[address] = async_client(address).pipeline(transaction=False)
+            pipeline.publish(channel, layer.serialize(event))
+        await asyncio.gather(*(pipeline.execute() for pipeline in pipelines.values()))
+
+    yield send_pipelined
 
 
 # While Redis is away every channel-layer call fails; one line every ten

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import RedisError
@@ -206,7 +205,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         # announcement can reach this one after it joined the group.)
         self.authenticated_at = time.time_ns()
         await self.join(realtime.player_group(player.pk))
-        await self.publish(
+        self.publish(
             realtime.player_group(player.pk),
             realtime.player_superseded(
                 channel=self.channel_name, authenticated_at=self.authenticated_at
@@ -271,15 +270,12 @@ class GameConsumer(AsyncWebsocketConsumer):
             self.joined.discard(group)
             await self.world.groups.leave(group, self)
 
-    async def publish(self, group: str, event: dict):
+    def publish(self, group: str, event: dict):
         """
         Fan-out is best effort: while the channel layer is unreachable the
-        event is lost, but the connection and the move it announces stand.
+        event is lost, but the connection and what it announces stand.
         """
-        try:
-            await get_channel_layer().group_send(group, realtime.addressed(group, event))
-        except Exception as error:
-            realtime.layer_unreachable("send", group, error)
+        self.world.outbox.send(group, realtime.addressed(group, event))
 
 
 # Logging in ----------------------------------------------------------------------------

@@ -12,22 +12,14 @@ Every event for a cell carries the cell's group name under "cell", so that the
 process can tell which of its players it is for. Moves go to the crowd
 (movement/crowd.py), which decides who hears them at full rate.
 
-Events for other processes leave in batches: whatever the players of this
-process did since the last batch goes to Redis in one pipelined round trip.
-Sent one by one, each publish waits for Redis in turn, behind one lock, and
-that capped the moves a process could take.
+Events for other processes leave with the process's next batch
+(`realtime.Outbox`).
 """
 
-import asyncio
-import contextlib
 import logging
 import uuid
 
-from channels.layers import get_channel_layer
-
 from mmo import realtime
-from mmo.redis_client import async_client
-from mmo.servers import channel_layer
 from mmo.socket.registry import registry
 
 logger = logging.getLogger(__name__)
@@ -36,15 +28,14 @@ Listener = object  # a connection: the registered event handlers take it as thei
 
 
 class InterestCells:
-    def __init__(self, crowd):
+    def __init__(self, crowd, outbox: realtime.Outbox):
         self.crowd = crowd
+        self.outbox = outbox
         self.origin = uuid.uuid4().hex
         self.listeners: dict[str, set[Listener]] = {}
         self.layer = None
         self.channel: str | None = None
         self.memberships: realtime.Memberships | None = None
-        self._outbox: list[tuple[str, dict]] = []
-        self._outbox_filled = asyncio.Event()
 
     # The process's channel ---------------------------------------------------------
 
@@ -99,25 +90,7 @@ class InterestCells:
         event = {**event, "cell": group, "origin": self.origin}
         # A copy: listeners may add to it (the frame encoded for them) what other processes need not get.
         await self.deliver(dict(event))
-        self._outbox.append((group, event))
-        self._outbox_filled.set()
-
-    async def send_forever(self) -> None:
-        """Publish to other processes, one batch at a time, what happened here."""
-        async with _batch_sender(get_channel_layer()) as send:
-            while True:
-                await self._outbox_filled.wait()
-                self._outbox_filled.clear()
-                batch, self._outbox = self._outbox, []
-                try:
-                    await send(batch)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    # Players here have heard it; those elsewhere hear the next move.
-                    logger.warning(
-                        "could not publish %d events to other processes", len(batch), exc_info=True
-                    )
+        self.outbox.send(group, event)
 
     async def heard(self, event: dict) -> None:
         """An event from the layer: deliver it here unless this process published it."""
@@ -149,30 +122,3 @@ class InterestCells:
                 self.crowd.dropped += 1
             except Exception:
                 logger.exception("delivering %s failed", event_type)
-
-
-@contextlib.asynccontextmanager
-async def _batch_sender(layer):
-    """A coroutine function that sends a batch of (group, event) through `layer`."""
-    route = channel_layer.group_route(layer)
-    if route is None:
-
-        async def send_each(batch):
-            for group, event in batch:
-                await layer.group_send(group, event)
-
-        yield send_each
-        return
-
-    async def send_pipelined(batch):
-        # What the layer's group_send does, in one round trip per Redis host.
-        pipelines = {}
-        for group, event in batch:
-            address, channel = route(group)
-            pipeline = pipelines.get(address)
-            if pipeline is None:
-                pipeline = pipelines[address] = async_client(address).pipeline(transaction=False)
-            pipeline.publish(channel, layer.serialize(event))
-        await asyncio.gather(*(pipeline.execute() for pipeline in pipelines.values()))
-
-    yield send_pipelined

@@ -88,7 +88,8 @@ class World:
         self.area_index = AreaIndex()
         self.territory_index = TerritoryIndex()
         self.crowd = Crowd(clock=lambda: self.clock())
-        self.cells = InterestCells(self.crowd)
+        self.outbox = realtime.Outbox()
+        self.cells = InterestCells(self.crowd, self.outbox)
         self.groups = realtime.ConnectionGroups()
         self.presence = self._make_presence()
         self._dirty: set[str] = set()
@@ -127,7 +128,9 @@ class World:
             self._tasks = [
                 self.loop.create_task(self._flush_forever(), name="position-flusher"),
                 self.loop.create_task(self._listen(), name="process-listener"),
-                self.loop.create_task(self.cells.send_forever(), name="cell-publisher"),
+                self.loop.create_task(
+                    self.outbox.send_forever(get_channel_layer()), name="event-publisher"
+                ),
                 self.loop.create_task(self.crowd.tick_forever(), name="crowd-ticker"),
             ]
         finally:

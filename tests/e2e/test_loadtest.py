@@ -115,7 +115,7 @@ def test_a_batched_crowd_reports_what_each_client_heard_and_received(start_serve
     assert per_client["moves_heard_per_s"]["min"] > 0
     assert per_client["bytes_received_per_s"]["min"] > 0
     assert per_client["players_heard_at_full_rate"]["p50"] >= 1
-    assert report["tool_cpu_cores"] > 0  # what the tool took of the machine it shares
+    assert report["tool_cpu_seconds"] > 0  # what the tool took of the machine it shares
 
 
 def test_the_load_tool_reads_each_moves_mover_and_sent_at_as_json_would():

@@ -4,13 +4,13 @@ import asyncio
 import uuid
 
 import pytest
-from channels.layers import InMemoryChannelLayer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
+from mmo.realtime import Outbox, batch_sender
 from mmo.redis_client import async_client
 from mmo.servers.channel_layer import group_route
-from movement.interest import _batch_sender
 
 
 def two_hosts() -> list[str]:
@@ -35,7 +35,7 @@ async def test_events_are_published_where_group_send_would_publish_them(requires
     await asyncio.sleep(0.2)  # subscriptions are asynchronous
     try:
         route = group_route(publishing)
-        async with _batch_sender(publishing) as send:
+        async with batch_sender(publishing) as send:
             await send([(group, {"type": "player.moved", "group": group}) for group in groups])
         heard = [await asyncio.wait_for(listening.receive(channel), 5) for _ in groups]
     finally:
@@ -63,8 +63,58 @@ async def test_other_layers_send_each_event_through_group_send():
     channel = await layer.new_channel()
     await layer.group_add("cell-1", channel)
 
-    async with _batch_sender(layer) as send:
+    async with batch_sender(layer) as send:
         await send([("cell-1", {"type": "player.moved", "n": 1})])
 
     assert group_route(layer) is None
     assert (await layer.receive(channel))["n"] == 1
+
+
+@pytest.mark.asyncio
+async def test_the_outbox_publishes_what_it_is_given_in_order_while_the_layer_s_lock_is_held(
+    requires_redis,
+):
+    # The layer's own publishing waits behind one lock per Redis host, shared
+    # with its subscriptions; the outbox's batches do not.
+    config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    listening = RedisPubSubChannelLayer(**config)
+    channel = await listening.new_channel()
+    await listening.group_add("room.outbox-test", channel)
+    await asyncio.sleep(0.2)  # subscriptions are asynchronous
+    layer = get_channel_layer()
+    outbox = Outbox()
+    sending = asyncio.create_task(outbox.send_forever(layer))
+    shards = layer._get_layer()._shards
+    try:
+        for shard in shards:
+            await shard._lock.acquire()
+        for n in range(30):
+            outbox.send("room.outbox-test", {"type": "room.message", "n": n})
+        heard = [await asyncio.wait_for(listening.receive(channel), 5) for _ in range(30)]
+    finally:
+        for shard in shards:
+            if shard._lock.locked():
+                shard._lock.release()
+        sending.cancel()
+        await listening.flush()
+
+    assert [event["n"] for event in heard] == list(range(30))
+
+
+@pytest.mark.asyncio
+async def test_the_outbox_goes_on_sending_after_a_batch_the_layer_refused(caplog):
+    layer = InMemoryChannelLayer()
+    channel = await layer.new_channel()
+    await layer.group_add("room.1", channel)
+    outbox = Outbox()
+    sending = asyncio.create_task(outbox.send_forever(layer))
+    try:
+        outbox.send("not a group name", {"type": "room.message", "n": 0})
+        await asyncio.sleep(0.05)
+        outbox.send("room.1", {"type": "room.message", "n": 1})
+        heard = await asyncio.wait_for(layer.receive(channel), 5)
+    finally:
+        sending.cancel()
+
+    assert heard["n"] == 1
+    assert "could not publish 1 events" in caplog.text
