@@ -14,6 +14,7 @@ import contextlib
 import logging
 import math
 import time
+import zlib
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -45,6 +46,23 @@ def player_group(player_id) -> str:
 
 def session_group(session_id) -> str:
     return f"session.{session_id}"
+
+
+# A player's and a session's events travel on one of this many shared groups
+# of the channel layer (`layer_group`). A group each would cost a Redis
+# subscription at every login and one more at every logout: in a reconnect
+# storm, hundreds a second, each waiting its turn behind the publish/subscribe
+# layer's one lock per host. Shared, they are subscribed once per process,
+# and a process drops the few events of players it does not hold.
+PERSONAL_LAYER_GROUPS = 256
+
+
+def layer_group(group: str) -> str:
+    """The channel-layer group that carries the events of `group`."""
+    kind, _, key = group.partition(".")
+    if kind in {"player", "session"}:
+        return f"personal.{zlib.crc32(key.encode()) % PERSONAL_LAYER_GROUPS}"
+    return group
 
 
 def staff_group(user_id) -> str:
@@ -247,21 +265,13 @@ def emit(group: str, event: dict) -> None:
 
     def send():
         try:
-            async_to_sync(get_channel_layer().group_send)(group, addressed(group, event))
+            async_to_sync(get_channel_layer().group_send)(
+                layer_group(group), addressed(group, event)
+            )
         except Exception:  # the data is committed; a lost event must not undo a request
             logger.exception("could not emit %s to %s", event.get("type"), group)
 
     transaction.on_commit(send)
-
-
-async def send_events(events: list[tuple[str, dict]]) -> None:
-    """Send (group, event) pairs from async code whose data is committed already."""
-    layer = get_channel_layer()
-    for group, event in events:
-        try:
-            await layer.group_send(group, addressed(group, event))
-        except Exception as error:
-            layer_unreachable("send", group, error)
 
 
 class Outbox:
@@ -283,7 +293,7 @@ class Outbox:
 
     def send(self, group: str, event: dict) -> None:
         """Publish `event` to `group` with the next batch, after everything sent before it."""
-        self._events.append((group, event))
+        self._events.append((layer_group(group), event))
         self._filled.set()
 
     async def send_forever(self, layer) -> None:
@@ -438,14 +448,16 @@ class ConnectionGroups:
 
     def __init__(self):
         self.members: dict[str, set] = {}
+        # The groups here that each channel-layer group carries (`layer_group`).
+        self.carried: dict[str, set[str]] = {}
         self.memberships: Memberships | None = None
         self._deliveries: set[asyncio.Task] = set()
 
     async def attach(self, layer, channel: str) -> None:
         """Hear the groups of this process's connections on `channel`."""
         self.memberships = Memberships(layer, channel)
-        for group in list(self.members):
-            await self.memberships.join(group)
+        for carrier in list(self.carried):
+            await self.memberships.join(carrier)
 
     def detach(self) -> None:
         if self.memberships is not None:
@@ -458,19 +470,31 @@ class ConnectionGroups:
             members.add(connection)
             return
         self.members[group] = {connection}
+        carrier = layer_group(group)
+        carried = self.carried.get(carrier)
+        if carried is not None:
+            carried.add(group)
+            return
+        self.carried[carrier] = {group}
         # Without a channel yet, joined when one is attached.
         if self.memberships is not None:
-            await self.memberships.join(group)
+            await self.memberships.join(carrier)
 
     async def leave(self, group: str, connection) -> None:
         members = self.members.get(group)
         if members is None or connection not in members:
             return
         members.discard(connection)
-        if not members:
-            del self.members[group]
+        if members:
+            return
+        del self.members[group]
+        carrier = layer_group(group)
+        carried = self.carried[carrier]
+        carried.discard(group)
+        if not carried:
+            del self.carried[carrier]
             if self.memberships is not None:
-                await self.memberships.leave(group)
+                await self.memberships.leave(carrier)
 
     def heard(self, event: dict) -> None:
         """An event from the layer, for the connections here in its group."""

@@ -294,7 +294,8 @@ class World:
                 self.flush_failures += 1
                 raise
             self.flushed_rows += len(batch)
-            await realtime.send_events(notices)
+            for group, event in notices:
+                self.outbox.send(group, realtime.addressed(group, event))
             return written
 
     async def _flush_forever(self) -> None:

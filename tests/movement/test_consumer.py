@@ -3,6 +3,7 @@
 import asyncio
 import json
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -459,7 +460,9 @@ async def test_a_malformed_event_from_another_process_leaves_the_connection_open
     client = await connect()
 
     group = realtime.player_group(client.player.pk)
-    await get_channel_layer().group_send(group, realtime.addressed(group, event))
+    await get_channel_layer().group_send(
+        realtime.layer_group(group), realtime.addressed(group, event)
+    )
     await asyncio.sleep(0.3)  # the event has come through Redis and been handled
     await client.send("heartbeat")
 
@@ -468,6 +471,33 @@ async def test_a_malformed_event_from_another_process_leaves_the_connection_open
 
 def players_in(world, group: str) -> set:
     return {connection.player.pk for connection in world.groups.members.get(group, ())}
+
+
+async def test_players_whose_events_share_a_layer_group_hear_only_their_own(connect, world):
+    first_id = uuid.uuid4()
+    carrier = realtime.layer_group(realtime.player_group(first_id))
+    second_id = next(
+        candidate
+        for candidate in iter(uuid.uuid4, None)
+        if realtime.layer_group(realtime.player_group(candidate)) == carrier
+    )
+    first = await connect(id=first_id)
+    second = await connect(id=second_id)
+    layer = get_channel_layer()._get_layer()  # channels_redis's, of this event loop
+    carrier_channel = layer._get_group_channel_name(carrier)
+
+    # A login subscribes to no group of its own: players and sessions ride shared ones.
+    assert not [name for name in layer.groups if "player." in name or "session." in name]
+    group = realtime.player_group(first_id)
+    world.outbox.send(group, realtime.addressed(group, realtime.player_ended(reason="Gone.")))
+    assert (await first.receive_type("force-disconnect"))["reason"] == "Gone."
+    await second.send("heartbeat")
+    assert (await second.receive())["type"] == "heartbeat-ack"
+    await first.close()
+    assert carrier_channel in layer.groups  # the second player's events still ride it
+    await second.close()
+
+    assert carrier_channel not in layer.groups
 
 
 async def test_connections_hear_their_groups_on_the_process_channel_alone(connect, world):
@@ -483,8 +513,11 @@ async def test_connections_hear_their_groups_on_the_process_channel_alone(connec
     assert layer.groups[global_chat] == {process_channel}
     assert players_in(world, realtime.GLOBAL_CHAT_GROUP) == {first.player.pk, second.player.pk}
     group = realtime.player_group(first.player.pk)
-    await realtime.send_events([(group, realtime.leaderboard_rank(category="x", rank=1, score=1))])
-    await realtime.send_events([(group, realtime.player_ended(reason="Gone."))])
+    for event in (
+        realtime.leaderboard_rank(category="x", rank=1, score=1),
+        realtime.player_ended(reason="Gone."),
+    ):
+        world.outbox.send(group, realtime.addressed(group, event))
     assert (await first.receive_type("force-disconnect"))["reason"] == "Gone."
     await second.send("heartbeat")
     assert (await second.receive())["type"] == "heartbeat-ack"
