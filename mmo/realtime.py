@@ -374,18 +374,45 @@ class Memberships:
         self.groups: set[str] = set()
         self.unconfirmed: set[str] = set()  # in `groups`, not yet taken by the layer
         self._retry: asyncio.Task | None = None
+        # The groups asked for since the last batch went out, and when they are in.
+        self._next_batch: tuple[set[str], asyncio.Future] | None = None
+        self._sending = asyncio.Lock()
+        self._batches: set[asyncio.Task] = set()
 
     async def join(self, group: str) -> None:
+        """
+        Join `group` together with the others asked for meanwhile, in one
+        SUBSCRIBE per Redis host (`channel_layer.group_add_all`): a reconnect
+        storm's players following their cells cost a turn of the layer's lock
+        per batch, not one per group.
+        """
         if group in self.groups:
             return
         self.groups.add(group)
-        try:
-            await self.layer.group_add(group, self.channel)
-        except Exception as error:
-            layer_unreachable("join", group, error)
-            self.unconfirmed.add(group)
-            if self._retry is None:
-                self._retry = asyncio.create_task(self._join_again())
+        if self._next_batch is None:
+            self._next_batch = (set(), asyncio.get_running_loop().create_future())
+            batch = asyncio.create_task(self._send_batch())
+            self._batches.add(batch)
+            batch.add_done_callback(self._batches.discard)
+        groups, joined = self._next_batch
+        groups.add(group)
+        await asyncio.shield(joined)
+
+    async def _send_batch(self) -> None:
+        async with self._sending:  # one batch at a time; the next one gathers meanwhile
+            (groups, joined), self._next_batch = self._next_batch, None
+            try:
+                await channel_layer.group_add_all(self.layer, sorted(groups), self.channel)
+            except Exception as error:
+                layer_unreachable("join", f"{len(groups)} groups", error)
+                self.unconfirmed |= groups & self.groups
+                if self.unconfirmed and self._retry is None:
+                    self._retry = asyncio.create_task(self._join_again())
+            else:
+                for group in groups - self.groups:  # left while it was being joined
+                    await self._discard(group)
+            finally:
+                joined.set_result(None)
 
     async def leave(self, group: str) -> None:
         if group in self.groups:

@@ -8,9 +8,9 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
-from mmo.realtime import Outbox, batch_sender
+from mmo.realtime import Memberships, Outbox, batch_sender
 from mmo.redis_client import async_client
-from mmo.servers.channel_layer import group_route
+from mmo.servers.channel_layer import group_route, pubsub_layer_problem, subscriber_problem
 
 
 def two_hosts() -> list[str]:
@@ -118,3 +118,66 @@ async def test_the_outbox_goes_on_sending_after_a_batch_the_layer_refused(caplog
 
     assert heard["n"] == 1
     assert "could not publish 1 events" in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_the_configured_layer_has_the_internals_read_for_batches(requires_redis):
+    # Fails when an upgrade of channels_redis changes what mmo/servers/channel_layer.py reads.
+    layer = RedisPubSubChannelLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    try:
+        assert pubsub_layer_problem(layer) is None
+        assert subscriber_problem(layer) is None
+    finally:
+        await layer.flush()
+
+
+async def subscribe_calls() -> int:
+    stats = await async_client().info("commandstats")
+    return stats.get("cmdstat_subscribe", {}).get("calls", 0)
+
+
+@pytest.mark.asyncio
+async def test_groups_joined_at_once_are_subscribed_in_one_command_and_heard(requires_redis):
+    prefix = f"mmo-test-join-{uuid.uuid4().hex[:8]}"
+    joining = RedisPubSubChannelLayer(
+        **{**settings.CHANNEL_LAYERS["default"]["CONFIG"], "prefix": prefix}
+    )
+    publishing = RedisPubSubChannelLayer(
+        **{**settings.CHANNEL_LAYERS["default"]["CONFIG"], "prefix": prefix}
+    )
+    channel = await joining.new_channel()
+    memberships = Memberships(joining, channel)
+    groups = [f"cell.{n}.0" for n in range(200)]
+    try:
+        await memberships.join("cell.warm.0")  # the subscriber's connection is open
+        before = await subscribe_calls()
+        await asyncio.gather(*(memberships.join(group) for group in groups))
+        subscribed = await subscribe_calls() - before
+        await asyncio.sleep(0.2)  # subscriptions are asynchronous
+        for group in groups:
+            await publishing.group_send(group, {"type": "player.moved", "group": group})
+        heard = [await asyncio.wait_for(joining.receive(channel), 5) for _ in groups]
+    finally:
+        await publishing.flush()
+        await joining.flush()
+
+    assert subscribed == 1
+    assert sorted(event["group"] for event in heard) == sorted(groups)
+
+
+@pytest.mark.asyncio
+async def test_a_group_left_while_it_was_being_joined_is_not_heard(requires_redis):
+    layer = RedisPubSubChannelLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    channel = await layer.new_channel()
+    memberships = Memberships(layer, channel)
+    try:
+        joining = asyncio.create_task(memberships.join("room.left-at-once"))
+        await asyncio.sleep(0)  # asked for, not yet sent
+        await memberships.leave("room.left-at-once")
+        await joining
+        group_channel = layer._get_layer()._get_group_channel_name("room.left-at-once")
+        still_in = group_channel in layer._get_layer().groups
+    finally:
+        await layer.flush()
+
+    assert not still_in
