@@ -26,6 +26,7 @@ for `python -m loadtest`.
 
 import argparse
 import asyncio
+import collections
 import json
 import math
 import os
@@ -279,6 +280,7 @@ class Walker:
         self.started_at: tuple[float, float] | None = None  # lng, lat at the first login
         self.returned_to: dict | None = None  # the position the server had on return
         self.errors: list[str] = []
+        self.retries: list[str] = []  # why a socket to come back on failed, after the kill
 
     async def play(self, until: float, killed: asyncio.Event, kill_time: list) -> None:
         server = self.home
@@ -311,7 +313,9 @@ class Walker:
             except Exception as error:  # a closed or refused socket: come back elsewhere
                 if killed.is_set() and self.lost_at is None:
                     self.lost_at = time.monotonic()
-                elif not killed.is_set():
+                elif killed.is_set():
+                    self.retries.append(f"{type(error).__name__}: {error}")
+                else:
                     self.errors.append(f"{type(error).__name__}: {error}")
                     if len(self.errors) > 5:
                         return
@@ -426,6 +430,7 @@ async def reconnect_storm(
         if not walker.position_kept(killed_at_wall, flush_interval)
     ]
     errors = [error for walker in walkers for error in walker.errors]
+    retries = collections.Counter(retry for walker in moved for retry in walker.retries)
 
     def seconds(values):
         return percentiles([(0, value) for value in values])
@@ -444,6 +449,8 @@ async def reconnect_storm(
         ),
         "positions_lost": len(lost),
         "positions_lost_samples": lost[:10],
+        "retries_after_kill": sum(retries.values()),
+        "retry_reasons": dict(retries.most_common(5)),
         "errors_before_kill": len(errors),
         "error_samples": errors[:10],
     }
