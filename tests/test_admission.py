@@ -8,7 +8,13 @@ import time
 import pytest
 from django.test import override_settings
 
-from mmo.api.admission import AUTHENTICATION, AdmissionGate, ShedAtTheDoor, gate_of
+from mmo.api.admission import (
+    AUTHENTICATION,
+    MAX_RETRY_AFTER,
+    AdmissionGate,
+    ShedAtTheDoor,
+    gate_of,
+)
 from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +142,36 @@ def test_the_door_knows_the_gated_views_by_their_path():
     assert gate_of("/api/auth/register") is AUTHENTICATION
     assert gate_of("/api/players/me/") is None
     assert gate_of("/nowhere") is None
+
+
+@override_settings(AUTH_CONCURRENCY=1)
+def test_refused_clients_are_told_to_come_back_in_turn():
+    gate = AdmissionGate("AUTH_CONCURRENCY", "AUTH_QUEUE_TIMEOUT")
+    gate.hold_seconds = 0.1  # one place, given back ten times a second
+
+    waits = [gate.retry_after() for _ in range(30)]
+
+    assert waits[0] == 1 and waits[-1] == 3
+    assert waits == sorted(waits)  # the later refused, the later back
+
+
+@override_settings(AUTH_CONCURRENCY=2)
+def test_the_wait_follows_how_long_logins_hold_their_place():
+    quick, slow = (AdmissionGate("AUTH_CONCURRENCY", "AUTH_QUEUE_TIMEOUT") for _ in "ab")
+    for gate, held_for in ((quick, 0.05), (slow, 1.0)):
+        for _ in range(100):
+            assert gate.enter()
+            gate.leave(held_for=held_for)
+
+    quick_waits = [quick.retry_after() for _ in range(40)]
+    slow_waits = [slow.retry_after() for _ in range(40)]
+
+    assert quick_waits[-1] == 1  # 40 places a second
+    assert slow_waits[-1] == 20  # 2 places a second
+
+
+def test_no_client_is_told_to_wait_longer_than_the_cap():
+    gate = AdmissionGate("AUTH_CONCURRENCY", "AUTH_QUEUE_TIMEOUT")
+    gate.hold_seconds = 10.0
+
+    assert max(gate.retry_after() for _ in range(1000)) == MAX_RETRY_AFTER

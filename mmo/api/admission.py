@@ -16,9 +16,17 @@ pool's timeout and failed. Two stages keep it apart from the rest:
   most AUTH_CONCURRENCY hold a database connection and hash; the others wait
   AUTH_QUEUE_TIMEOUT seconds at most for a place, without a connection, and
   are then refused.
+
+A refused client is told in Retry-After when its turn will come: the clients
+refused before it are counted as a queue that empties at the rate the gate
+lets logins through. Told "1 s" each, the 500 clients of a storm came back
+four or five times each, and answering those refusals took the event loop
+from the players already in.
 """
 
+import functools
 import json
+import math
 import threading
 import time
 
@@ -26,16 +34,18 @@ from django.conf import settings
 from django.urls import Resolver404, resolve
 from rest_framework import exceptions
 
-# Seconds a refused client is told to wait. Short: a place frees every few
-# tens of milliseconds; clients should add jitter of their own.
-RETRY_AFTER = 1
+# The longest a refused client is told to wait (Retry-After, seconds).
+MAX_RETRY_AFTER = 30
 
 
 class Overloaded(exceptions.APIException):
     status_code = 503
     default_detail = "The server is busy with other logins; try again in a moment."
     default_code = "overloaded"
-    wait = RETRY_AFTER  # sent as Retry-After
+
+    def __init__(self, wait: int):
+        super().__init__()
+        self.wait = wait  # sent as Retry-After
 
 
 class AdmissionGate:
@@ -50,6 +60,11 @@ class AdmissionGate:
         # refused at the door; both only touched on the event loop.
         self.inside = 0
         self.shed_at_the_door = 0
+        # How long a holder keeps its place (a moving average, seconds), and
+        # the refused clients not yet due back: see `retry_after`.
+        self.hold_seconds = 0.1
+        self._due_back = 0.0
+        self._due_back_at = time.monotonic()
 
     def enter(self) -> bool:
         size = max(1, getattr(settings, self.size_setting))
@@ -64,10 +79,27 @@ class AdmissionGate:
             self.busy += 1
             return True
 
-    def leave(self) -> None:
+    def leave(self, held_for: float | None = None) -> None:
         with self.condition:
             self.busy -= 1
+            if held_for is not None:
+                self.hold_seconds += 0.1 * (held_for - self.hold_seconds)
             self.condition.notify()
+
+    def retry_after(self) -> int:
+        """
+        Seconds a client refused now should wait: its place in the queue of
+        refused clients, which empties as fast as holders give places back.
+        """
+        with self.condition:
+            now = time.monotonic()
+            places_per_second = max(1, getattr(settings, self.size_setting)) / max(
+                self.hold_seconds, 0.001
+            )
+            elapsed = now - self._due_back_at
+            self._due_back = max(0.0, self._due_back - elapsed * places_per_second) + 1
+            self._due_back_at = now
+            return min(MAX_RETRY_AFTER, max(1, math.ceil(self._due_back / places_per_second)))
 
 
 # Logins, registrations and password changes: each hashes a password.
@@ -86,8 +118,8 @@ class AdmittedView:
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if not self.admission_gate.enter():
-            raise Overloaded()
-        self.admitted = True
+            raise Overloaded(wait=self.admission_gate.retry_after())
+        self.admitted_at = time.monotonic()
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)
@@ -98,14 +130,16 @@ class AdmittedView:
         return response
 
     def finalize_response(self, request, response, *args, **kwargs):
-        if getattr(self, "admitted", False):
-            self.admitted = False
-            self.admission_gate.leave()
+        admitted_at = getattr(self, "admitted_at", None)
+        if admitted_at is not None:
+            self.admitted_at = None
+            self.admission_gate.leave(held_for=time.monotonic() - admitted_at)
         return super().finalize_response(request, response, *args, **kwargs)
 
 
+@functools.lru_cache(maxsize=1024)
 def gate_of(path: str) -> AdmissionGate | None:
-    """The admission gate of the view that serves `path`, if it has one."""
+    """The admission gate of the view that serves `path`, if it has one (asked at every POST)."""
     try:
         match = resolve(path)
     except Resolver404:
@@ -144,7 +178,7 @@ class ShedAtTheDoor:
                     "status": 503,
                     "headers": [
                         (b"content-type", b"application/json"),
-                        (b"retry-after", str(RETRY_AFTER).encode()),
+                        (b"retry-after", str(gate.retry_after()).encode()),
                         (b"content-length", str(len(OVERLOADED_BODY)).encode()),
                     ],
                 }
