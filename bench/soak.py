@@ -19,6 +19,10 @@ tool reports an error or a server logs one.
 
 PostGIS and Redis from DATABASE_URL and REDIS_URL; it seeds the world and
 leaves the load tool's players (`sim…`) and a staff login (`bench-soak`) behind.
+With --own-postgres the run gets a PostgreSQL cluster of its own instead, as
+PostgreSQL ships it (autovacuum on; fsync off, as in the fault drills), thrown
+away afterwards: a machine whose server runs without autovacuum still shows
+what a production database does with tables rewritten every second.
 """
 
 import argparse
@@ -44,6 +48,7 @@ from bench._servers import (  # noqa: E402
     seed_world,
 )
 from loadtest.rest import http_json  # noqa: E402
+from tests.e2e.infrastructure import PostgresCluster  # noqa: E402
 
 STAFF = "bench-soak"
 STAFF_PASSWORD = "bench-soak-staff-passphrase"
@@ -222,7 +227,26 @@ def main() -> None:
         "--accounts",
         help="the players of an earlier run (saved there if missing), not registered again",
     )
+    parser.add_argument(
+        "--own-postgres",
+        action="store_true",
+        help="a PostgreSQL cluster of the run's own with stock settings, not DATABASE_URL's",
+    )
     arguments = parser.parse_args()
+    cluster = None
+    if arguments.own_postgres:
+        cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix="bench-soak-postgres-")))
+        cluster.start()
+        cluster.create_database("mmo_soak")
+        os.environ["DATABASE_URL"] = cluster.url("mmo_soak")
+    try:
+        soak(arguments)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def soak(arguments) -> None:
     out = Path(arguments.out or tempfile.mkdtemp(prefix="bench-soak-"))
     out.mkdir(parents=True, exist_ok=True)
     # Access tokens must outlive the run: the load tool logs in once.
@@ -231,6 +255,10 @@ def main() -> None:
         max(int(arguments.minutes) + 30, int(tokens.get("JWT_ACCESS_MINUTES", 0)))
     )
     env = production_environment(THROTTLE_LOGIN="1000000/minute", LOG_LEVEL="WARNING", **tokens)
+    if arguments.own_postgres:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+        )
     seed_world(env)
     servers = [
         Server("uvicorn", "mmo.asgi:application", env, out / f"server-{n}.log")
