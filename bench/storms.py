@@ -6,16 +6,20 @@ Storms against production server processes started here (PostGIS and Redis):
                                               two processes, one killed mid-run
 
 The load tool's storm mode (`python -m loadtest.storm`) does the work and
-prints its report; this script adds the server's peak memory and the limits
+prints its report; this script adds the server's peak memory, the server's
+and the machine's CPU during the quiet and the storm (`logins`), and the limits
 the figures are held against (docs/performance.md). It seeds the world for
 `reconnect` and leaves the load tool's players (`sim…`) behind.
 """
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -42,12 +46,53 @@ def peak_kib(pid: int) -> int:
     raise RuntimeError("no VmHWM")
 
 
+class CpuSampler(threading.Thread):
+    """
+    Every half second: the CPU time of a process and the machine's busy and
+    total time (Linux /proc), so that a report can say what each window cost.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.5):
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.samples: list[tuple[float, float, float, float]] = []  # wall, process s, busy s, all s
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        while not self.stopped.wait(self.interval):
+            try:
+                fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                machine = [
+                    int(n) for n in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]
+                ]
+            except OSError:
+                return  # the process is gone
+            process = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+            idle = machine[3] + machine[4]  # idle + iowait
+            self.samples.append(
+                (time.time(), process, (sum(machine) - idle) / tick, sum(machine) / tick)
+            )
+
+    def window(self, start: float, end: float) -> dict | None:
+        """The process's share of a core and the machine's share of all its cores, start → end."""
+        inside = [sample for sample in self.samples if start <= sample[0] <= end]
+        if len(inside) < 2:
+            return None
+        (t0, p0, b0, a0), (t1, p1, b1, a1) = inside[0], inside[-1]
+        return {
+            "server_cores": round((p1 - p0) / (t1 - t0), 2),
+            "machine_busy": round((b1 - b0) / max(a1 - a0, 1e-9), 2),
+        }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("mode", choices=("logins", "reconnect"))
     parser.add_argument("--players", type=int)
     parser.add_argument("--kill-after", type=float, default=20.0)
     parser.add_argument("--after-kill", type=float, default=30.0)
+    parser.add_argument("--app", default="mmo.asgi:application", help="the ASGI application served")
     parser.add_argument("--env", action="append", default=[], help="NAME=value for the servers")
     parser.add_argument(
         "--accounts",
@@ -63,8 +108,7 @@ def main() -> None:
         seed_world(env)
     count = 1 if arguments.mode == "logins" else 2
     servers = [
-        Server("uvicorn", "mmo.asgi:application", env, logs / f"server-{n}.log")
-        for n in range(count)
+        Server("uvicorn", arguments.app, env, logs / f"server-{n}.log") for n in range(count)
     ]
     try:
         command = [sys.executable, "-m", "loadtest.storm", arguments.mode]
@@ -80,8 +124,14 @@ def main() -> None:
             ]  # fmt: skip
             if arguments.accounts:
                 command += ["--accounts", arguments.accounts]
+        sampler = CpuSampler(servers[0].pid)
+        sampler.start()
         finished = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        sampler.stopped.set()
         report = json.loads(finished.stdout)
+        for window in ("quiet_window", "storm_window"):
+            if window in report:
+                report[window.replace("_window", "_cpu")] = sampler.window(*report.pop(window))
         report["server_peak_rss_mib"] = [
             round(peak_kib(server.pid) / 1024, 1)
             for server in servers

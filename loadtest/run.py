@@ -112,6 +112,7 @@ async def play(config: Config, players, progress=None, start: float | None = Non
             stats.error(f"{player.username}: {type(error).__name__}: {error}")
 
     reporter = asyncio.create_task(_report_progress(stats, until, progress)) if progress else None
+    lag_probe = asyncio.create_task(_probe_loop_lag(stats, until))
     for player in players:
         tasks.append(asyncio.create_task(play_one(player)))
         # The ramp is for the whole run; each worker opens its share of connections.
@@ -119,6 +120,7 @@ async def play(config: Config, players, progress=None, start: float | None = Non
     await asyncio.gather(*tasks)
     if reporter:
         reporter.cancel()
+    lag_probe.cancel()
     stats.cpu_seconds = time.process_time() - cpu_started
     return stats
 
@@ -157,6 +159,15 @@ def _worker(config: Config, players, start: float, pipe, progress) -> None:
         pipe.send(run_loop(play(config, players, progress, start)))
     except Exception as error:
         pipe.send(RuntimeError(f"a simulation worker failed: {type(error).__name__}: {error}"))
+
+
+async def _probe_loop_lag(stats: Stats, until: float, period: float = 0.01) -> None:
+    """Time how late a timer of `period` fires on this loop, until the run ends."""
+    while time.monotonic() < until:
+        asked = time.monotonic()
+        await asyncio.sleep(period)
+        woke = time.monotonic()
+        stats.loop_lag_ms.append((woke - stats.started, max(0.0, (woke - asked - period) * 1000)))
 
 
 async def _report_progress(stats: Stats, until: float, progress) -> None:

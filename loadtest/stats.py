@@ -23,6 +23,9 @@ class Stats:
     ack_ms: list = field(default_factory=list)  # (seconds since start, milliseconds)
     neighbour_ms: list = field(default_factory=list)
     rest_ms: list = field(default_factory=list)
+    # How late the tool's own event loop woke up for a timer: a reply waits
+    # that long to be read, so the tool's latencies hold it as well as the server's.
+    loop_lag_ms: list = field(default_factory=list)
     error_samples: list = field(default_factory=list)
     # Per client, over the steady part of the run (every player connected):
     # moves heard per second, bytes received per second, and how many players
@@ -72,7 +75,7 @@ class Stats:
                      "moves_rejected", "errors", "chats_sent", "rest_calls",
                      "cpu_seconds"):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in ("ack_ms", "neighbour_ms", "rest_ms"):
+        for name in ("ack_ms", "neighbour_ms", "rest_ms", "loop_lag_ms"):
             getattr(self, name).extend(getattr(other, name))
             getattr(self, name).sort()
         for name in (
@@ -145,6 +148,7 @@ def report(config, stats: Stats, refusals: dict[str, int]) -> dict:
         "ack_ms": percentiles(stats.ack_ms),
         "neighbour_ms": percentiles(stats.neighbour_ms),
         "rest_ms": percentiles(stats.rest_ms),
+        "tool_loop_lag_ms": percentiles(stats.loop_lag_ms),
         "batched": config.batched,
         "per_client": {
             "moves_heard_per_s": spread(stats.heard_per_s),

@@ -213,10 +213,12 @@ async def login_storm(
     )
     prober.start()
     progress(f"{quiet:.0f} s quiet, then {players} logins at once")
+    quiet_started_wall = time.time()
     await asyncio.sleep(quiet)
 
     answers = []
     storm_started = time.monotonic()
+    storm_started_wall = time.time()
 
     logged_in_after: list[float] = []
 
@@ -239,6 +241,7 @@ async def login_storm(
 
     await asyncio.gather(*(log_in(n) for n in range(players)))
     storm_ended = time.monotonic()
+    storm_ended_wall = time.time()
     progress(f"the storm lasted {storm_ended - storm_started:.1f} s; checking the tokens")
     stop.send("stop")
     me_ms, ack_ms, probe_failures = await asyncio.to_thread(stop.recv)
@@ -275,6 +278,9 @@ async def login_storm(
         "statuses": statuses,
         "answer_s": percentiles([(0, seconds) for *_, seconds in answers]),
         "storm_s": round(storm_ended - storm_started, 2),
+        # Wall-clock times, for whoever samples the machine meanwhile (bench/storms.py).
+        "quiet_window": [quiet_started_wall, storm_started_wall],
+        "storm_window": [storm_started_wall, storm_ended_wall],
         "ok_tokens_working": tokens_working,
         "ok": statuses.get("200", 0),
         "refused_without_retry_after": refused_without_retry_after,

@@ -116,6 +116,8 @@ def test_a_batched_crowd_reports_what_each_client_heard_and_received(start_serve
     assert per_client["bytes_received_per_s"]["min"] > 0
     assert per_client["players_heard_at_full_rate"]["p50"] >= 1
     assert report["tool_cpu_seconds"] > 0  # what the tool took of the machine it shares
+    # Its own event loop's lag, timed all run long (a timer of 10 ms: about 100 a second).
+    assert report["tool_loop_lag_ms"]["count"] >= 100
 
 
 def test_the_load_tool_reads_each_moves_mover_and_sent_at_as_json_would():
