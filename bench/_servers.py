@@ -112,6 +112,11 @@ class Server:
             f"{self.kind} did not become healthy in {timeout:.0f} s; see {self.log_path}"
         )
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process, all its threads (Linux)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_kib(self) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):

@@ -117,7 +117,7 @@ class CpuSampler(threading.Thread):
     def run(self) -> None:
         while not self.stopped.is_set():
             now = time.monotonic()
-            self.samples.append((now, sum(map(cpu_seconds, self.servers))))
+            self.samples.append((now, sum(server.cpu_seconds() for server in self.servers)))
             self.rss.append((now, max(server.rss_kib() for server in self.servers)))
             self.stopped.wait(1.0)
 
@@ -170,11 +170,6 @@ def server_settings(arguments) -> dict:
     """What the servers of a sweep run with besides the production settings."""
     placement = flags_at_spots(arguments.radius) if arguments.flags_at_spots else {}
     return {**lasting_tokens(arguments.accounts), **placement}
-
-
-def cpu_seconds(server: Server) -> float:
-    fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:

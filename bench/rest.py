@@ -201,16 +201,10 @@ async def drive(port, players, seconds, *, rate=None, cold=False) -> tuple[list,
     return latencies, errors, elapsed
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, all its threads (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def measure(title, server, port, players, seconds, *, rate=None, cold=False) -> None:
-    transactions_before, cpu_before = database_transactions(), cpu_seconds(server.pid)
+    transactions_before, cpu_before = database_transactions(), server.cpu_seconds()
     latencies, errors, elapsed = asyncio.run(drive(port, players, seconds, rate=rate, cold=cold))
-    cpu = cpu_seconds(server.pid) - cpu_before
+    cpu = server.cpu_seconds() - cpu_before
     transactions = database_transactions() - transactions_before - 1  # the reading itself
     count = len(latencies)
     ms = sorted(latency * 1000 for latency in latencies)

@@ -52,9 +52,9 @@ class CpuSampler(threading.Thread):
     total time (Linux /proc), so that a report can say what each window cost.
     """
 
-    def __init__(self, pid: int, interval: float = 0.5):
+    def __init__(self, server: Server, interval: float = 0.5):
         super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
+        self.server, self.interval = server, interval
         self.samples: list[tuple[float, float, float, float]] = []  # wall, process s, busy s, all s
         self.stopped = threading.Event()
 
@@ -62,13 +62,12 @@ class CpuSampler(threading.Thread):
         tick = os.sysconf("SC_CLK_TCK")
         while not self.stopped.wait(self.interval):
             try:
-                fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                process = self.server.cpu_seconds()
                 machine = [
                     int(n) for n in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]
                 ]
             except OSError:
                 return  # the process is gone
-            process = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
             idle = machine[3] + machine[4]  # idle + iowait
             self.samples.append(
                 (time.time(), process, (sum(machine) - idle) / tick, sum(machine) / tick)
@@ -124,8 +123,9 @@ def main() -> None:
             ]  # fmt: skip
             if arguments.accounts:
                 command += ["--accounts", arguments.accounts]
-        sampler = CpuSampler(servers[0].pid)
-        sampler.start()
+        sampler = CpuSampler(servers[0])
+        if arguments.mode == "logins":
+            sampler.start()
         finished = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         sampler.stopped.set()
         report = json.loads(finished.stdout)
