@@ -119,8 +119,8 @@ async def register_patiently(server: str, username: str, password: str) -> dict:
 class Probe:
     """One logged-in player reading its profile and moving, timing both."""
 
-    def __init__(self, server: str, token: str, position: dict):
-        self.server, self.token, self.position = server, token, position
+    def __init__(self, server: str, token: str):
+        self.server, self.token = server, token
         self.me_ms: list[tuple[float, float]] = []  # (time, ms)
         self.ack_ms: list[tuple[float, float]] = []
         self.failures: list[str] = []
@@ -167,39 +167,55 @@ class Probe:
                 await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
 
-def _probe_process(stop, server: str, token: str, position: dict) -> None:
-    """Play the probe until told to stop on `stop`, then send its timings back there."""
-    probe = Probe(server, token, position)
+def _probe_process(stop, server: str, tokens: list[str]) -> None:
+    """
+    Play the probe until told to stop on `stop`, then send its timings back
+    there: the first player reads its profile, and every player moves.
+    """
+    probes = [Probe(server, token) for token in tokens]
 
     async def play():
         until = time.monotonic() + 3600.0
-        playing = [
-            asyncio.create_task(probe.read_profile(until, 0.05)),
-            asyncio.create_task(probe.move(until, 0.07)),
-        ]
+        playing = [asyncio.create_task(probes[0].read_profile(until, 0.05))]
+        playing += [asyncio.create_task(probe.move(until, 0.07)) for probe in probes]
         while not stop.poll():
             await asyncio.sleep(0.05)
         for task in playing:
             task.cancel()
         for outcome in await asyncio.gather(*playing, return_exceptions=True):
             if isinstance(outcome, Exception):
-                probe.failures.append(f"{type(outcome).__name__}: {outcome}")
+                probes[0].failures.append(f"{type(outcome).__name__}: {outcome}")
 
     asyncio.run(play())
-    stop.send((probe.me_ms, probe.ack_ms, probe.failures))
+    stop.send(
+        (
+            probes[0].me_ms,
+            [sample for probe in probes for sample in probe.ack_ms],
+            [failure for probe in probes for failure in probe.failures],
+        )
+    )
 
 
 async def login_storm(
-    server: str, players: int, password: str, prefix: str, quiet: float, retries: int, progress
+    server: str,
+    players: int,
+    password: str,
+    prefix: str,
+    quiet: float,
+    retries: int,
+    progress,
+    movers: int = 1,
 ) -> dict:
-    progress(f"registering {players} players and a probe")
+    progress(f"registering {players} players and a probe of {movers}")
     registration = asyncio.Semaphore(8)
 
     async def register_one(name):
         async with registration:
             return await register_patiently(server, name, password)
 
-    probe_login = await register_patiently(server, f"{prefix}_probe", password)
+    probe_logins = [
+        await register_patiently(server, f"{prefix}_probe{n}", password) for n in range(movers)
+    ]
     await asyncio.gather(*(register_one(f"{prefix}_{n}") for n in range(players)))
 
     # The probe plays in a process of its own: on the event loop of the storm's
@@ -208,7 +224,7 @@ async def login_storm(
     stop, stop_received = context.Pipe()
     prober = context.Process(
         target=_probe_process,
-        args=(stop_received, server, probe_login["access"], probe_login["player"].get("position")),
+        args=(stop_received, server, [login["access"] for login in probe_logins]),
         daemon=True,
     )
     prober.start()
@@ -505,6 +521,12 @@ def parser() -> argparse.ArgumentParser:
     logins.add_argument("--players", type=int, default=100)
     logins.add_argument("--quiet", type=float, default=10.0, help="seconds probed before the storm")
     logins.add_argument(
+        "--movers",
+        type=int,
+        default=4,
+        help="probe players moving every 70 ms each: more samples, a steadier p99",
+    )
+    logins.add_argument(
         "--retries", type=int, default=0, help="times a refused login is tried again (Retry-After)"
     )
     reconnect = modes.add_parser("reconnect", help="kill one server; its players come back")
@@ -541,7 +563,7 @@ def main(argv=None) -> None:
         result = run_loop(
             login_storm(
                 config.servers[0], arguments.players, config.password, config.prefix,
-                arguments.quiet, arguments.retries, progress,
+                arguments.quiet, arguments.retries, progress, movers=arguments.movers,
             )
         )  # fmt: skip
     else:

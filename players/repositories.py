@@ -56,8 +56,15 @@ class PlayerRepository:
 
     @staticmethod
     def by_login(login: str) -> Player | None:
-        """The player whose username or email this is (case-insensitive)."""
-        return Player.objects.filter(Q(username__iexact=login) | Q(email__iexact=login)).first()
+        """
+        The player whose username or email this is (case-insensitive), with
+        profile and inventory: a login answers with the player's state.
+        """
+        return (
+            Player.objects.select_related("profile", "inventory")
+            .filter(Q(username__iexact=login) | Q(email__iexact=login))
+            .first()
+        )
 
     @staticmethod
     def with_profile(player_id) -> Player | None:
@@ -100,6 +107,15 @@ class PlayerRepository:
         return player  # the post_save receiver invalidates the cache
 
     @staticmethod
+    def record_login(player: Player) -> None:
+        """
+        Stamp last_login in one UPDATE. Only the admin shows it, and the admin
+        reads the database, so the cached player and state stay as they are.
+        """
+        player.last_login = timezone.now()
+        Player.objects.filter(pk=player.pk).update(last_login=player.last_login)
+
+    @staticmethod
     def delete(player: Player) -> None:
         player.delete()
 
@@ -140,26 +156,33 @@ class PlayerStateRepository:
             player = (
                 Player.objects.select_related("profile", "inventory").filter(pk=player_id).first()
             )
-            if player is None:
-                return None
-            profile, inventory = player.profile, player.inventory
-            return PlayerState(
-                player_id=player.pk,
-                username=player.username,
-                email=player.email,
-                avatar_url=player.avatar_url,
-                is_staff=player.is_staff,
-                created_at=player.created_at,
-                display_name=profile.display_name,
-                bio=profile.bio,
-                level=profile.level,
-                experience=profile.experience,
-                health=profile.health,
-                max_health=profile.max_health,
-                inventory={name: getattr(inventory, name) for name in INVENTORY_RESOURCES},
-            )
+            return None if player is None else cls.of(player)
 
         return cache.get_or_load(cls.cache_key(player_id), load, timeout=cache.PLAYER_TTL)
+
+    @staticmethod
+    def of(player: Player) -> PlayerState:
+        """
+        The state of a player loaded with its profile and inventory, as read
+        then: it is not cached, since a change made meanwhile elsewhere would
+        be hidden behind it.
+        """
+        profile, inventory = player.profile, player.inventory
+        return PlayerState(
+            player_id=player.pk,
+            username=player.username,
+            email=player.email,
+            avatar_url=player.avatar_url,
+            is_staff=player.is_staff,
+            created_at=player.created_at,
+            display_name=profile.display_name,
+            bio=profile.bio,
+            level=profile.level,
+            experience=profile.experience,
+            health=profile.health,
+            max_health=profile.max_health,
+            inventory={name: getattr(inventory, name) for name in INVENTORY_RESOURCES},
+        )
 
 
 class ProfileRepository:
@@ -234,13 +257,18 @@ class SessionRepository:
         return cache.key("session", session_id)
 
     @staticmethod
-    def create(*, player: Player, ip_address: str | None, user_agent: str) -> Session:
-        return Session.objects.create(
+    def build(*, player: Player, ip_address: str | None, user_agent: str) -> Session:
+        """A new session, not yet saved: its id and expiry are set, for the tokens it issues."""
+        return Session(
             player=player,
             ip_address=ip_address,
             user_agent=user_agent[:512],
             last_seen_at=timezone.now(),
         )
+
+    @staticmethod
+    def insert(session: Session) -> None:
+        session.save(force_insert=True)
 
     @staticmethod
     def get(session_id) -> Session | None:

@@ -68,11 +68,11 @@ def player_provision(*, player: Player, display_name: str = "") -> None:
 
 @transaction.atomic
 def session_start(player: Player, *, ip_address: str | None, user_agent: str) -> Login:
-    """A new session of an authenticated player, and its tokens."""
-    session = SessionRepository.create(player=player, ip_address=ip_address, user_agent=user_agent)
+    """A new session of an authenticated player, and its tokens: one INSERT."""
+    session = SessionRepository.build(player=player, ip_address=ip_address, user_agent=user_agent)
     tokens = tokens_for_session(session)
     session.refresh_jti = tokens.refresh_jti
-    SessionRepository.save(session, "refresh_jti")
+    SessionRepository.insert(session)
     return Login(player=player, session=session, tokens=tokens)
 
 
@@ -98,7 +98,7 @@ def player_login(*, login: str, password: str, ip_address, user_agent: str) -> L
     if not player.is_active:
         raise AuthenticationError("This account is deactivated.")
     with transaction.atomic():
-        PlayerRepository.update(player, last_login=timezone.now())
+        PlayerRepository.record_login(player)
         return session_start(player, ip_address=ip_address, user_agent=user_agent)
 
 

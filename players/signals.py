@@ -43,5 +43,7 @@ def close_sockets_of_deleted(sender, instance, **kwargs):
 
 
 @receiver([post_save, post_delete], sender=Session, dispatch_uid="players_session_cache")
-def invalidate_session(sender, instance, **kwargs):
+def invalidate_session(sender, instance, created=False, **kwargs):
+    if created:
+        return  # its id is new and random: nothing can have cached it yet
     cache.invalidate([SessionRepository.cache_key(instance.pk)])

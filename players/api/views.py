@@ -28,7 +28,7 @@ def _login_response(login: services.Login, status_code=status.HTTP_200_OK) -> Re
         "tokenType": "Bearer",
         "expiresIn": access_lifetime_seconds(),
         "sessionId": login.session.pk,
-        "player": s.PlayerSelfOutputSerializer(PlayerStateRepository.get(login.player.pk)).data,
+        "player": s.PlayerSelfOutputSerializer(PlayerStateRepository.of(login.player)).data,
     }
     return Response(body, status=status_code)
 

@@ -6,6 +6,8 @@ from datetime import timedelta
 import jwt
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from players.models import Player, Session
@@ -71,6 +73,30 @@ def test_each_login_opens_its_own_session(api, player):
     login(api, player.username)
 
     assert Session.objects.filter(player=player, is_valid=True).count() == 2
+
+
+def test_a_login_reads_the_player_once_and_writes_its_login_and_its_session(api, player):
+    player.profile.display_name = "Renamed before login"
+    player.profile.save()
+    before = timezone.now()
+
+    with CaptureQueriesContext(connection) as captured:
+        response = login(api, player.username)
+
+    assert response.status_code == 200
+    statements = [
+        query["sql"].split()[0]
+        for query in captured.captured_queries
+        if not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+    assert statements == ["SELECT", "UPDATE", "INSERT"], captured.captured_queries
+    body = response.json()
+    assert body["player"]["displayName"] == "Renamed before login"
+    refresh_claims = jwt.decode(body["refresh"], options={"verify_signature": False})
+    assert Session.objects.get(pk=body["sessionId"]).refresh_jti == refresh_claims["jti"]
+    player.refresh_from_db()
+    assert player.last_login >= before
+    assert refresh(api, body["refresh"]).status_code == 200
 
 
 @pytest.mark.parametrize(
