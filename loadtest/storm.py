@@ -124,9 +124,13 @@ class Probe:
         self.me_ms: list[tuple[float, float]] = []  # (time, ms)
         self.ack_ms: list[tuple[float, float]] = []
         self.failures: list[str] = []
+        # Set to stop: the loops end after their current request. (Cancelling
+        # them instead could be swallowed by a wait_for that ends meanwhile,
+        # and the probe played on.)
+        self.stopping = False
 
-    async def read_profile(self, until: float, interval: float) -> None:
-        while time.monotonic() < until:
+    async def read_profile(self, interval: float) -> None:
+        while not self.stopping:
             started = time.monotonic()
             try:
                 status, _, _ = await request(
@@ -140,7 +144,8 @@ class Probe:
                 self.failures.append(f"GET /api/players/me/: {status}")
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
-    async def move(self, until: float, interval: float) -> None:
+    async def move(self, interval: float, origin: float) -> None:
+        """Move at origin + k × interval; a slot missed while waiting for an ack is skipped."""
         ws = self.server.replace("http://", "ws://").replace("https://", "wss://")
         async with connect(f"{ws}/ws/game/") as socket:
             await socket.send(json.dumps({"type": "authenticate", "data": {"token": self.token}}))
@@ -149,7 +154,9 @@ class Probe:
                 raise RuntimeError(f"the probe's socket: {reply}")
             lat, lng = reply["data"]["position"]["lat"], reply["data"]["position"]["lng"]
             seq = 0
-            while time.monotonic() < until:
+            while not self.stopping:
+                slots_gone = math.ceil((time.monotonic() - origin) / interval)
+                await asyncio.sleep(max(0.0, origin + slots_gone * interval - time.monotonic()))
                 seq += 1
                 started = time.monotonic()
                 # Back and forth by 20 cm, well within the speed limit.
@@ -164,7 +171,6 @@ class Probe:
                     self.ack_ms.append((started, (time.monotonic() - started) * 1000))
                 else:
                     self.failures.append(f"move rejected: {message['data']}")
-                await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
 
 def _probe_process(stop, server: str, tokens: list[str]) -> None:
@@ -175,16 +181,27 @@ def _probe_process(stop, server: str, tokens: list[str]) -> None:
     probes = [Probe(server, token) for token in tokens]
 
     async def play():
-        until = time.monotonic() + 3600.0
-        playing = [asyncio.create_task(probes[0].read_profile(until, 0.05))]
-        playing += [asyncio.create_task(probe.move(until, 0.07)) for probe in probes]
+        playing = [asyncio.create_task(probes[0].read_profile(0.05))]
+        # Each mover in its own slot of the 70 ms, kept even after a stall:
+        # moves sent together would wait on each other and meet the same
+        # stall, one sample counted several times.
+        origin = time.monotonic() + 1.0
+        playing += [
+            asyncio.create_task(probe.move(0.07, origin + 0.07 * n / len(probes)))
+            for n, probe in enumerate(probes)
+        ]
         while not stop.poll():
             await asyncio.sleep(0.05)
-        for task in playing:
+        for probe in probes:
+            probe.stopping = True
+        _, stuck = await asyncio.wait(playing, timeout=15)
+        for task in stuck:
             task.cancel()
-        for outcome in await asyncio.gather(*playing, return_exceptions=True):
-            if isinstance(outcome, Exception):
-                probes[0].failures.append(f"{type(outcome).__name__}: {outcome}")
+            probes[0].failures.append("a probe's request still unanswered 15 s after the storm")
+        for task in playing:
+            if not task.cancelled() and task.exception() is not None:
+                error = task.exception()
+                probes[0].failures.append(f"{type(error).__name__}: {error}")
 
     asyncio.run(play())
     stop.send(
