@@ -5,7 +5,8 @@ the process writes, every 5 s, to STALL_PROBE_PATH (JSON):
 
 - how late a 5 ms timer woke up (the loop's lag), as a histogram and the
   longest lags with the moment they ended;
-- the garbage collector's pauses per generation (gc.callbacks);
+- the garbage collector's pauses per generation (gc.callbacks), in any
+  thread, and how many ran outside the event loop's thread;
 - the wall time of the crowd's ticks and of the position flush with its
   presence refresh, the periodic work most likely to hold the loop.
 
@@ -58,6 +59,7 @@ class Probe:
         self.gc = {generation: Histogram() for generation in range(3)}
         self.timed: dict[str, Histogram] = {}
         self._gc_started = 0.0
+        self.gc_off_loop = 0  # collections run by other threads than the event loop's
         self._running = False
         gc.callbacks.append(self._on_gc)
 
@@ -65,13 +67,15 @@ class Probe:
         return time.monotonic() - self.started
 
     def _on_gc(self, phase: str, info: dict) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
+        # A collection holds the GIL throughout, whichever thread runs it (a
+        # login's, the flush's): the event loop waits for all of them alike.
         if phase == "start":
             self._gc_started = time.perf_counter()
         else:
             ms = (time.perf_counter() - self._gc_started) * 1000
             self.gc[info["generation"]].add(ms, self.now())
+            if threading.current_thread() is not threading.main_thread():
+                self.gc_off_loop += 1
 
     def time(self, owner, name: str) -> None:
         """Time every call of the coroutine method `owner.name`."""
@@ -110,6 +114,7 @@ class Probe:
             "seconds": round(self.now(), 1),
             "loop_lag": self.lag.summary(),
             "gc": {f"gen{g}": h.summary() for g, h in self.gc.items()},
+            "gc_off_loop": self.gc_off_loop,
             "timed": {name: h.summary() for name, h in self.timed.items()},
         }
         with open(self.path + ".tmp", "w") as out:

@@ -286,7 +286,10 @@ async def get_players(connection, data, now):
 @event("player.disconnected")
 async def on_player_disconnected(connection, event):
     if connection.live is not None and event["player_id"] != connection.live.player_id:
-        await connection.send_frame("player-disconnected", {"playerId": event["player_id"]})
+        # Everyone around hears it, a crowd when a crowd disperses: one encoding for all.
+        if "frame" not in event:
+            event["frame"] = frame("player-disconnected", {"playerId": event["player_id"]})
+        await connection.send_shared(event)
 
 
 @event("player.teleported")

@@ -182,18 +182,23 @@ class AsyncioBacklog(_Backlog):
     def write_frame(self, frame: bytes) -> bool:
         """
         Write a frame made by `text_frame` straight to the transport. False
-        when the connection is not open for data (not yet accepted, or
-        closing): the caller then sends the message the ordinary way, which
-        knows what to do. A frame past the backlog limit drops the connection.
+        before the handshake: the caller then sends the message the ordinary
+        way, which keeps it behind the accept. A frame for a connection that
+        is closing has nobody to go to: it is dropped and counted, as
+        `send_within_backlog` does (through the ordinary way, uvicorn would
+        raise, once per frame: a crowd that disperses at once makes a million).
+        A frame past the backlog limit drops the connection.
         """
         protocol = self.protocol
+        if not protocol.handshake_complete:
+            return False
         if (
-            not protocol.handshake_complete
-            or protocol.close_sent
+            protocol.close_sent
             or protocol.conn.state is not State.OPEN
             or self.transport.is_closing()
         ):
-            return False
+            logs.count("websocket.sent_after_close")
+            return True
         if self.admits(len(frame)):
             # Written at once, as the server's own `send` does: frames keep their order.
             self.transport.write(frame)

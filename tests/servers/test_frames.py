@@ -13,6 +13,7 @@ from websockets.asyncio.client import connect
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
+from mmo import logs
 from mmo.asgi import application
 from mmo.geo import point
 from mmo.servers.backlog import WRITE_FRAME, AsyncioBacklog, SendBacklogLimit, text_frame
@@ -91,6 +92,34 @@ async def test_uvicorn_connections_write_frames_directly_once_accepted():
 
     assert results == [False, True, True]  # not before the handshake: sent the ordinary way
     assert heard == ["hello", long_text]
+
+
+@pytest.mark.asyncio
+async def test_frames_for_a_closing_uvicorn_connection_are_dropped_and_counted():
+    """Nobody to send them to: no fallback through the server's send, which would raise."""
+    results, failures = [], []
+    before = logs.counted().get("websocket.sent_after_close", 0)
+
+    async def app(scope, receive, send):
+        write_frame = scope[WRITE_FRAME]
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        results.append(write_frame(text_frame("hello")))
+        await send({"type": "websocket.close", "code": 1000})
+        try:
+            results.append(write_frame(text_frame("after the close")))
+            results.append(write_frame(text_frame("and another")))
+        except Exception as error:
+            failures.append(error)
+
+    async with uvicorn_serving(SendBacklogLimit(app)) as port:
+        async with connect(f"ws://127.0.0.1:{port}/") as client:
+            heard = [message async for message in client]
+
+    assert failures == []
+    assert results == [True, True, True]  # handled: written, then dropped
+    assert heard == ["hello"]
+    assert logs.counted()["websocket.sent_after_close"] == before + 2
 
 
 @database_sync_to_async
