@@ -64,6 +64,14 @@ def seed_world(env: dict) -> None:
     )
 
 
+def status_kib(pid: int, field: str) -> int:
+    """A `kB` field of /proc/<pid>/status: VmRSS, VmHWM (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -118,10 +126,30 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_kib(self) -> int:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
+        """The process's resident memory, its login workers' left out (`workers_kib`)."""
+        return status_kib(self.pid, "VmRSS")
+
+    def worker_pids(self) -> list[int]:
+        """Its login worker processes (mmo/servers/auth_workers.py), which multiprocessing spawns."""
+        workers = []
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                try:
+                    if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                        workers.append(int(child))
+                except FileNotFoundError:
+                    pass  # gone meanwhile
+        return workers
+
+    def workers_kib(self, field: str = "VmRSS") -> int:
+        """The login workers' memory together: resident now (VmRSS) or at their peaks (VmHWM)."""
+        total = 0
+        for pid in self.worker_pids():
+            try:
+                total += status_kib(pid, field)
+            except FileNotFoundError:
+                pass
+        return total
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)

@@ -95,6 +95,7 @@ class Sampler:
             sample["processes"].append(
                 {
                     "rss_mib": server.rss_kib() / 1024,
+                    "workers_rss_mib": server.workers_kib() / 1024,
                     "fds": len(os.listdir(f"/proc/{server.pid}/fd")),
                     "tasks": metrics["tasks"],
                     "threads": metrics["threads"],

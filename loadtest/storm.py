@@ -46,6 +46,9 @@ from loadtest.stats import percentiles
 
 # Movement answers within this many metres of the position sent count as the same place.
 SAME_PLACE_DEGREES = 1e-6
+# Seconds the login storm's probe plays before its quiet window: its first
+# requests open the server's connections and threads.
+PROBE_WARM_UP = 2.0
 
 
 # HTTP ------------------------------------------------------------------------------------
@@ -222,6 +225,7 @@ async def login_storm(
     retries: int,
     progress,
     movers: int = 1,
+    nice: int = 0,
 ) -> dict:
     progress(f"registering {players} players and a probe of {movers}")
     registration = asyncio.Semaphore(8)
@@ -245,7 +249,15 @@ async def login_storm(
         daemon=True,
     )
     prober.start()
+    # The probe's first requests open the server's connections and threads:
+    # its warm-up, left out of the quiet figures.
+    await asyncio.sleep(PROBE_WARM_UP)
+    if nice:
+        # On one machine with the server, the storm's clients must not take
+        # its cores (this thread does their work; the probe keeps its priority).
+        os.nice(nice)
     progress(f"{quiet:.0f} s quiet, then {players} logins at once")
+    quiet_started = time.monotonic()
     quiet_started_wall = time.time()
     await asyncio.sleep(quiet)
 
@@ -295,7 +307,7 @@ async def login_storm(
     )
 
     def split(samples):
-        before = [(at, ms) for at, ms in samples if at < storm_started]
+        before = [(at, ms) for at, ms in samples if quiet_started <= at < storm_started]
         during = [(at, ms) for at, ms in samples if storm_started <= at <= storm_ended]
         return percentiles(before), percentiles(during)
 
@@ -546,6 +558,12 @@ def parser() -> argparse.ArgumentParser:
     logins.add_argument(
         "--retries", type=int, default=0, help="times a refused login is tried again (Retry-After)"
     )
+    logins.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="lower the storm clients' CPU priority by this much (a server on the same machine)",
+    )
     reconnect = modes.add_parser("reconnect", help="kill one server; its players come back")
     reconnect.add_argument("--server", action="append", required=True, help="two or more")
     reconnect.add_argument("--players", type=int, default=100)
@@ -581,6 +599,7 @@ def main(argv=None) -> None:
             login_storm(
                 config.servers[0], arguments.players, config.password, config.prefix,
                 arguments.quiet, arguments.retries, progress, movers=arguments.movers,
+                nice=arguments.nice,
             )
         )  # fmt: skip
     else:

@@ -18,15 +18,23 @@ from channels.layers import get_channel_layer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from mmo.api.admission import ShedAtTheDoor  # noqa: E402
-from mmo.servers import channel_layer, http, startup  # noqa: E402
+from mmo.servers import auth_workers, channel_layer, http, startup  # noqa: E402
 from mmo.servers.backlog import SendBacklogLimit  # noqa: E402
 from mmo.websocket_security import BrowserOriginValidator  # noqa: E402
 from movement.routing import websocket_urlpatterns  # noqa: E402
 
 # Before the server listens: a server that cannot bound a stalled client's
 # backlog is refused here under the production settings.
+# Logins in worker processes of their own (mmo/servers/auth_workers.py), where
+# the settings share the cache and the channel layer between processes.
+login_workers = auth_workers.start_if_enabled()
+
 startup.check_and_report(
-    extra=[http.describe(django_asgi_app), channel_layer.describe(get_channel_layer())]
+    extra=[
+        http.describe(django_asgi_app),
+        channel_layer.describe(get_channel_layer()),
+        auth_workers.describe(login_workers),
+    ]
 )
 
 # Everything loaded so far lives as long as the process: keep it out of the
@@ -37,7 +45,7 @@ gc.set_threshold(50_000, 20, 20)
 
 application = ProtocolTypeRouter(
     {
-        "http": ShedAtTheDoor(django_asgi_app),
+        "http": ShedAtTheDoor(auth_workers.ServeInWorkers(django_asgi_app, login_workers)),
         "websocket": SendBacklogLimit(BrowserOriginValidator(URLRouter(websocket_urlpatterns))),
     }
 )

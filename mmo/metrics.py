@@ -17,12 +17,13 @@ from rest_framework.views import APIView
 
 from mmo import logs
 from mmo.api.admission import AUTHENTICATION
+from mmo.servers import auth_workers
 
 
-def _status_kib(field: str) -> int | None:
-    """A `kB` field of /proc/self/status (Linux), in KiB; None elsewhere."""
+def _status_kib(field: str, pid: int | str = "self") -> int | None:
+    """A `kB` field of /proc/<pid>/status (Linux), in KiB; None elsewhere."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
@@ -51,9 +52,19 @@ def process_metrics() -> dict:
         "openFiles": _open_files(),
         "threads": threading.active_count(),
         "tasks": async_to_sync(_event_loop_tasks)(),
-        "loginsInFlight": AUTHENTICATION.busy,
+        "loginsInFlight": AUTHENTICATION.busy
+        + (auth_workers.running.busy if auth_workers.running else 0),
         "loginsShed": AUTHENTICATION.refused + AUTHENTICATION.shed_at_the_door,
         "counted": logs.counted(),
+        # The login worker processes (mmo/servers/auth_workers.py): their memory counts too.
+        "authWorkers": [
+            {
+                "pid": pid,
+                "rssKiB": _status_kib("VmRSS", pid),
+                "peakRssKiB": _status_kib("VmHWM", pid),
+            }
+            for pid in auth_workers.AuthWorkers.pids()
+        ],
     }
 
 

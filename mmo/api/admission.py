@@ -83,8 +83,12 @@ class AdmissionGate:
         with self.condition:
             self.busy -= 1
             if held_for is not None:
-                self.hold_seconds += 0.1 * (held_for - self.hold_seconds)
+                self.record_hold(held_for)
             self.condition.notify()
+
+    def record_hold(self, held_for: float) -> None:
+        """How long a holder kept its place, for `retry_after` (also for places held elsewhere)."""
+        self.hold_seconds += 0.1 * (held_for - self.hold_seconds)
 
     def retry_after(self) -> int:
         """

@@ -211,6 +211,19 @@ AUTH_QUEUE_TIMEOUT = env.float("AUTH_QUEUE_TIMEOUT", default=0.5)
 # How many more may be inside the process, waiting for a place; the next is
 # refused on the event loop, before it costs a thread (mmo/api/admission.py).
 AUTH_QUEUE_LENGTH = env.int("AUTH_QUEUE_LENGTH", default=8)
+# Those requests served by AUTH_CONCURRENCY worker processes of their own
+# rather than by the process that carries the sockets (mmo/servers/auth_workers.py):
+# only where what they write reaches that process, through PostgreSQL and Redis.
+AUTH_WORKERS = env.bool(
+    "AUTH_WORKERS",
+    default=bool(REDIS_URL)
+    and DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.postgis",
+)
+if AUTH_WORKERS and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "AUTH_WORKERS needs REDIS_URL: the workers' throttles, revoked sessions and "
+        "socket events must reach the server process."
+    )
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

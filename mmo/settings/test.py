@@ -28,6 +28,8 @@ REST_FRAMEWORK = {
     },
 }
 CACHES["default"]["KEY_PREFIX"] = "mmo-test"  # noqa: F405
+# The suite's requests go through Django's test client, in this process.
+AUTH_WORKERS = False
 
 # Redis publish/subscribe channels ignore database numbers: test runs sharing
 # one Redis would hear each other's events. Each run talks on channels of its own.

@@ -85,6 +85,19 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def login_workers(self) -> list[int]:
+        """The pids of its login worker processes (mmo/servers/auth_workers.py)."""
+        workers = []
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                try:
+                    command = Path(f"/proc/{child}/cmdline").read_bytes()
+                except FileNotFoundError:
+                    continue  # gone meanwhile
+                if b"spawn_main" in command:
+                    workers.append(int(child))
+        return sorted(workers)
+
     def stop(self, sig=signal.SIGTERM, timeout=20) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)

@@ -17,6 +17,20 @@ from tests.e2e.conftest import free_port
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_memory_kib(pid: int) -> int:
+    """A process's peak resident memory so far (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
 def wait_until(condition, timeout: float, what: str, interval: float = 0.1):
     """The first truthy value of `condition()` within `timeout` seconds."""
     deadline = time.monotonic() + timeout
