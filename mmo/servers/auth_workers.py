@@ -25,6 +25,7 @@ embedded default (SpatiaLite, local memory) serves them in-process.
 
 import asyncio
 import collections
+import contextlib
 import io
 import logging
 import multiprocessing
@@ -152,11 +153,9 @@ class Places:
             raise
         finally:
             timer.cancel()
-            if not granted.done() or not granted.result():
-                try:
+            if not (granted.done() and not granted.cancelled() and granted.result()):
+                with contextlib.suppress(ValueError):  # already handed a place and gone
                     self.waiting.remove(granted)
-                except ValueError:
-                    pass
 
     def give_back(self) -> None:
         while self.waiting:

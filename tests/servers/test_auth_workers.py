@@ -76,6 +76,7 @@ async def test_a_request_cancelled_while_waiting_keeps_no_place():
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
+    assert not places.waiting  # it left the line as it was cancelled
     places.give_back()
 
     assert places.free == 1 and not places.waiting
