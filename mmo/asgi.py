@@ -23,12 +23,12 @@ from mmo.servers.backlog import SendBacklogLimit  # noqa: E402
 from mmo.websocket_security import BrowserOriginValidator  # noqa: E402
 from movement.routing import websocket_urlpatterns  # noqa: E402
 
-# Before the server listens: a server that cannot bound a stalled client's
-# backlog is refused here under the production settings.
 # Logins in worker processes of their own (mmo/servers/auth_workers.py), where
 # the settings share the cache and the channel layer between processes.
 login_workers = auth_workers.start_if_enabled()
 
+# Before the server listens: a server that cannot bound a stalled client's
+# backlog is refused here under the production settings.
 startup.check_and_report(
     extra=[
         http.describe(django_asgi_app),
