@@ -302,14 +302,25 @@ class Crowd:
     # Ticks ---------------------------------------------------------------------------
 
     async def tick_forever(self) -> None:
+        """
+        Tick every WEBSOCKET_TICK_MS, counted from when each tick was due: a
+        tick gives way to moves while it sends, and counted from its end the
+        period would grow by that time, and with it every batched move's wait.
+        A tick that overran its period is followed by the next at once, without
+        a burst of ticks to catch up.
+        """
+        loop = asyncio.get_running_loop()
+        period = settings.WEBSOCKET_TICK_MS / 1000
+        due = loop.time() + period
         while True:
-            await asyncio.sleep(settings.WEBSOCKET_TICK_MS / 1000)
+            await asyncio.sleep(max(due - loop.time(), 0.0))
             try:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("a crowd tick failed")
+            due = max(due + period, loop.time())
 
     async def tick(self) -> None:
         """Refresh the nearest players that are due, and send what waited for the tick."""

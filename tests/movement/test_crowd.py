@@ -309,3 +309,44 @@ async def test_a_player_who_leaves_while_a_tick_gives_way_is_skipped(settings, m
     await tick
 
     assert all(connection.frames for connection in connections[:3])
+
+
+async def test_ticks_keep_their_period_however_long_a_tick_takes(settings):
+    """A tick that takes most of its period does not push the next one back by that much."""
+    settings.WEBSOCKET_TICK_MS = 50
+    loop = asyncio.get_running_loop()
+    started: list[float] = []
+
+    class SlowCrowd(crowd_module.Crowd):
+        async def tick(self):
+            started.append(loop.time())
+            await asyncio.sleep(0.03)  # sending, giving way to moves meanwhile
+
+    ticker = asyncio.create_task(SlowCrowd().tick_forever())
+    while len(started) < 9:
+        await asyncio.sleep(0.01)
+    ticker.cancel()
+
+    periods = [later - earlier for earlier, later in zip(started, started[1:], strict=False)]
+    # Counted from each tick's end, the period would be 80 ms.
+    assert sum(periods) / len(periods) < 0.065, periods
+
+
+async def test_a_tick_that_overran_its_period_is_not_followed_by_a_burst(settings):
+    settings.WEBSOCKET_TICK_MS = 20
+    loop = asyncio.get_running_loop()
+    started: list[float] = []
+
+    class OverrunningCrowd(crowd_module.Crowd):
+        async def tick(self):
+            started.append(loop.time())
+            await asyncio.sleep(0.1 if len(started) == 1 else 0)
+
+    ticker = asyncio.create_task(OverrunningCrowd().tick_forever())
+    while len(started) < 3:
+        await asyncio.sleep(0.005)
+    ticker.cancel()
+
+    # After the 100 ms tick, the next comes at once and the one after it a period later,
+    # not four more at once to make up for the periods the long tick took.
+    assert started[2] - started[1] >= 0.015, started
