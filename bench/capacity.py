@@ -140,6 +140,7 @@ def ms(value) -> str:
 
 def row(processes: int, result: dict, cpu_share: float, peak_rss_kib: int) -> str:
     ack, neighbour = result["ack_ms"], result["neighbour_ms"]
+    steady = result.get("steady", {"ack_ms": {}, "neighbour_ms": {}})
     deliveries = neighbour["count"] / max(result["duration_s"], 1e-9)
     # CPU time of all processes per 1,000 deliveries (moves heard by a neighbour).
     cpu_per_1000 = 1000 * cpu_share / 100 * processes / max(deliveries / 1000, 1e-9)
@@ -157,6 +158,7 @@ def row(processes: int, result: dict, cpu_share: float, peak_rss_kib: int) -> st
         f"| {result['players']:,} | {processes} | {result['connected']:,} "
         f"| {100 * (result['acked_share'] or 0):.2f} % | {result['moves_per_s']:,.0f} "
         f"| {ms(ack['p50'])} / {ms(ack['p99'])} ms | {ms(neighbour['p50'])} / {ms(neighbour['p99'])} ms "
+        f"| {ms(steady['ack_ms'].get('p99'))} / {ms(steady['neighbour_ms'].get('p99'))} ms "
         f"| {deliveries:,.0f} | {cpu_share:.0f} % | {cpu_per_1000:.1f} ms "
         f"| {peak_rss_kib / 1024:.0f} MiB | {ms(heard.get('p50'))} / {ms(heard.get('max'))} "
         f"| {ms(received.get('p50'))} / {ms(received.get('max'))} B "
@@ -215,11 +217,12 @@ def main() -> None:
 
     header = (
         "| players | processes | connected | acked | acked moves/s | move→ack p50 / p99 "
-        "| move→neighbour p50 / p99 | deliveries/s | CPU per process | CPU per 1,000 deliveries "
+        "| move→neighbour p50 / p99 | once all connected: move→ack / move→neighbour p99 "
+        "| deliveries/s | CPU per process | CPU per 1,000 deliveries "
         "| peak memory per process | moves heard/s per client p50 / max "
         "| bytes/s per client p50 / max | players heard at full rate min / p50 "
         "| the same per 5 s min / p50 | load tool CPU (share of a core) | errors |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     seed_world({**os.environ, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "mmo.settings.base"})
     lines, largest = [], {}

@@ -124,6 +124,16 @@ def spread(values) -> dict:
     }
 
 
+def steady(config, stats: Stats) -> dict:
+    """Latencies of the answers and moves received once every player had connected."""
+    since = stats.steady_from(config) - stats.started
+    return {
+        "from_s": round(since, 2),
+        "ack_ms": percentiles(sample for sample in stats.ack_ms if sample[0] >= since),
+        "neighbour_ms": percentiles(sample for sample in stats.neighbour_ms if sample[0] >= since),
+    }
+
+
 def report(config, stats: Stats, refusals: dict[str, int]) -> dict:
     elapsed = max(stats.now(), 1e-9)
     return {
@@ -149,6 +159,9 @@ def report(config, stats: Stats, refusals: dict[str, int]) -> dict:
         "neighbour_ms": percentiles(stats.neighbour_ms),
         "rest_ms": percentiles(stats.rest_ms),
         "tool_loop_lag_ms": percentiles(stats.loop_lag_ms),
+        # The same once the last player has connected: the ramp is a surge of
+        # logins (issue of its own), the rest is the crowd at play.
+        "steady": steady(config, stats),
         "batched": config.batched,
         "per_client": {
             "moves_heard_per_s": spread(stats.heard_per_s),

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from loadtest.config import Config
 from loadtest.players import moves_in
+from loadtest.stats import Stats, report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -164,3 +166,21 @@ def test_an_accounts_file_is_prepared_once_and_topped_up_by_a_larger_run(start_s
     report = json.loads(report_path.read_text())
     assert report["players"] == report["connected"] == 3
     assert report["errors"] == 0, report["error_samples"]
+
+
+def test_the_report_gives_the_latencies_once_every_player_had_connected_apart():
+    config = Config(
+        servers=("http://server",), players=100, duration=30, move_rate=1, ramp=50,
+        centre=(0.0, 0.0), radius=100, mix={},
+    )  # fmt: skip
+    stats = Stats(started=1000.0)
+    # Every player connected 3 s in (100 players at 50 a second, and a second to settle).
+    stats.ack_ms = [(1.0, 400.0), (2.5, 300.0), (3.5, 4.0), (10.0, 6.0)]
+    stats.neighbour_ms = [(2.0, 900.0), (4.0, 80.0)]
+
+    figures = report(config, stats, refusals={})
+
+    assert figures["ack_ms"]["max"] == 400.0
+    assert figures["steady"]["from_s"] == 3.0
+    assert figures["steady"]["ack_ms"]["count"] == 2 and figures["steady"]["ack_ms"]["max"] == 6.0
+    assert figures["steady"]["neighbour_ms"]["p99"] == 80.0
