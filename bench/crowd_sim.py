@@ -139,9 +139,8 @@ async def simulate(players: int, radius: float, seconds: int, seed: int) -> None
                     "lng": live.lng,
                     "lat": live.lat,
                     "frame": f'{{"type":"player-moved","data":{{"playerId":"{live.player_id}"}}}}',
-                    "entry": f'{{"playerId":"{live.player_id}","position":{{"lat":{live.lat:.6f},'
-                    f'"lng":{live.lng:.6f}}},"direction":{live.heading % 360:.1f},'
-                    f'"timestamp":0,"sentAt":{clock.now * 1000}}}',
+                    "entry": f'["{live.player_id}",{live.lat:.6f},{live.lng:.6f},'
+                    f"{live.heading % 360:.1f},0,{clock.now * 1000}]",
                     "cell": group,
                 }
                 started = time.process_time()

@@ -29,27 +29,34 @@ HEARING_WINDOW_S = 5.0
 # mover and `sentAt`, and reading them out of the text costs about a third of
 # decoding the whole frame: on the machine that runs the server too, the
 # tool's own time is part of the latencies it measures.
-_MOVE_FRAMES = ('{"type":"player-moved",', '{"type":"players-moved",')
+_MOVE_FRAME, _MOVES_FRAME = '{"type":"player-moved",', '{"type":"players-moved",'
 _MOVER, _SENT_AT = '"playerId":"', '"sentAt":'
+# A players-moved entry: [playerId, lat, lng, direction, timestamp, sentAt?].
+_ENTRY, _SENT_AT_FIELD = '["', 4
 
 
 def moves_in(text: str) -> list[tuple[str, float | None]] | None:
     """(mover, sentAt) of each move in a `player-moved` or `players-moved` frame; None for others."""
-    if not text.startswith(_MOVE_FRAMES):
-        return None
-    moves = []
-    # Each piece is one move: from its mover's id to the next move's.
-    for piece in text.split(_MOVER)[1:]:
-        end = piece.find('"')
-        at = piece.find(_SENT_AT, end)
+    if text.startswith(_MOVES_FRAME):
+        moves = []
+        # Each piece is one entry, from its mover's id on.
+        for piece in text.split(_ENTRY)[1:]:
+            end = piece.find('"')
+            fields = piece[end + 2 : piece.find("]", end)].split(",")
+            sent_at = float(fields[_SENT_AT_FIELD]) if len(fields) > _SENT_AT_FIELD else None
+            moves.append((piece[:end], sent_at))
+        return moves
+    if text.startswith(_MOVE_FRAME):
+        end = text.find('"', text.find(_MOVER) + len(_MOVER))
+        mover = text[text.find(_MOVER) + len(_MOVER) : end]
+        at = text.find(_SENT_AT, end)
         if at < 0:
-            moves.append((piece[:end], None))
-            continue
+            return [(mover, None)]
         start = at + len(_SENT_AT)
-        stop = piece.find("}", start)
-        comma = piece.find(",", start, stop)
-        moves.append((piece[:end], float(piece[start : stop if comma < 0 else comma])))
-    return moves
+        stop = text.find("}", start)
+        comma = text.find(",", start, stop)
+        return [(mover, float(text[start : stop if comma < 0 else comma]))]
+    return None
 
 
 class SimulatedPlayer:

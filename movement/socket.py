@@ -147,15 +147,19 @@ def _moved(live: LivePlayer, timestamp: int, sent_at: float | None = None) -> di
         "direction": live.direction,
         "timestamp": timestamp,
     }
-    # The entry of a `players-moved` frame: names are not repeated, coordinates to 0.1 m.
-    entry = {
-        "playerId": live.player_id,
-        "position": lat_lng(round(live.lng, 6), round(live.lat, 6)),
-        "direction": round(live.direction, 1),
-        "timestamp": timestamp,
-    }
+    # The entry of a `players-moved` frame, by position rather than by name
+    # (docs/protocol.md): a batched client hears dozens a second, and the keys
+    # were two fifths of each. Names are not repeated, coordinates to 0.1 m.
+    entry = [
+        live.player_id,
+        round(live.lat, 6),
+        round(live.lng, 6),
+        round(live.direction, 1),
+        timestamp,
+    ]
     if sent_at is not None:
-        data["sentAt"] = entry["sentAt"] = sent_at
+        data["sentAt"] = sent_at
+        entry.append(sent_at)
     return realtime.player_moved(
         player_id=live.player_id,
         lng=live.lng,

@@ -123,25 +123,27 @@ def test_a_batched_crowd_reports_what_each_client_heard_and_received(start_serve
 
 
 def test_the_load_tool_reads_each_moves_mover_and_sent_at_as_json_would():
-    entries = [
-        {"playerId": "a1", "position": {"lat": 0.1, "lng": -0.2}, "direction": 1.5,
-         "timestamp": 17, "sentAt": 1796057444100.125},
-        {"playerId": "b2", "position": {"lat": 0.3, "lng": 0.4}, "direction": 0, "timestamp": 18},
-        {"playerId": "c3", "position": {"lat": 1e-7, "lng": 2}, "timestamp": 19, "sentAt": 5},
-    ]  # fmt: skip
-    single = {**entries[0], "username": "sim_1", "displayName": 'a "quoted", {braced} name'}
-    frames = [
-        json.dumps(
-            {"type": "players-moved", "data": {"around": 9, "moves": entries}},
-            separators=(",", ":"),
-        ),
-        json.dumps({"type": "player-moved", "data": single}, separators=(",", ":")),
+    entries = [  # [playerId, lat, lng, direction, timestamp, sentAt?]
+        ["a1", 0.1, -0.2, 1.5, 17, 1796057444100.125],
+        ["b2", 0.3, 0.4, 0, 18],
+        ["c3", 1e-7, 2, 0.0, 19, 5],
     ]
+    batch = json.dumps(
+        {"type": "players-moved", "data": {"around": 9, "moves": entries}}, separators=(",", ":")
+    )
+    single = {
+        "playerId": "a1", "username": "sim_1", "displayName": 'a "quoted", {braced} name',
+        "position": {"lat": 0.1, "lng": -0.2}, "direction": 1.5, "timestamp": 17,
+        "sentAt": 1796057444100.125,
+    }  # fmt: skip
+    without_sent_at = {key: value for key, value in single.items() if key != "sentAt"}
 
-    for text in frames:
-        message = json.loads(text)
-        moves = message["data"]["moves"] if message["type"] == "players-moved" else [single]
-        assert moves_in(text) == [(move["playerId"], move.get("sentAt")) for move in moves]
+    assert moves_in(batch) == [
+        (entry[0], entry[5] if len(entry) > 5 else None) for entry in entries
+    ]
+    for data in (single, without_sent_at):
+        text = json.dumps({"type": "player-moved", "data": data}, separators=(",", ":"))
+        assert moves_in(text) == [("a1", data.get("sentAt"))]
     assert moves_in(json.dumps({"type": "move-ack", "data": {"seq": 1}})) is None
 
 

@@ -75,10 +75,10 @@ async def test_a_batched_client_on_another_process_hears_moves_once_per_tick(sta
     latest = pytest.approx(4 * DEG_PER_M, abs=1e-6)
     for _ in range(2):  # both moves in one tick, or one in each
         batch = await watcher.receive_type("players-moved")
-        assert [move["playerId"] for move in batch["moves"]] == [mover.id]
-        if batch["moves"][0]["position"]["lng"] == latest:
+        assert [move[0] for move in batch["moves"]] == [mover.id]
+        if batch["moves"][0][2] == latest:  # [playerId, lat, lng, …]
             break
-    assert batch["moves"][0]["position"]["lng"] == latest
+    assert batch["moves"][0][2] == latest
     assert await watcher.silent("player-moved")
 
 
