@@ -114,7 +114,7 @@ async def simulate(players: int, radius: float, seconds: int, seed: int) -> None
         for cell in realtime.cells_around(realtime.cell_of(client.live.lng, client.live.lat)):
             listeners.setdefault(realtime.cell_group(*cell), set()).add(client)
     phases = [rng.random() for _ in clients]
-    tick_s = settings.WEBSOCKET_TICK_MS / 1000
+    tick_s = crowd.tick_period()  # as the server's ticker would for this many batched sockets
 
     async def play(duration: float) -> tuple[float, float, float]:
         moves_cpu = ticks_cpu = longest = 0.0
@@ -177,14 +177,14 @@ async def simulate(players: int, radius: float, seconds: int, seed: int) -> None
     print(
         f"{players} players within {radius:.0f} m, {seconds} s, budget "
         f"{settings.WEBSOCKET_VISIBLE_PLAYERS} nearest + {settings.WEBSOCKET_FAR_UPDATES:g} far/s, "
-        f"tick {settings.WEBSOCKET_TICK_MS} ms\n"
+        f"tick {1000 * tick_s:.0f} ms\n"
         f"  CPU per second: moves {1000 * moves_cpu / seconds:.0f} ms, ticks "
         f"{1000 * ticks_cpu / seconds:.0f} ms; longest tick {1000 * longest:.1f} ms\n"
         f"  moves heard per client per s: {len(ages) / seconds / players:.1f}; bytes per client "
         f"per s: {hearing.bytes / seconds / players:,.0f}\n"
         f"  age of a move when its frame left, p50 / p99 / max: {percentile(ages, 0.5):.0f} / "
         f"{percentile(ages, 0.99):.0f} / {ages[-1]:.0f} ms (moves half way "
-        f"through a tick: the tick's wait is {settings.WEBSOCKET_TICK_MS / 2:.0f} ms here)\n"
+        f"through a tick: the tick's wait is {1000 * tick_s / 2:.0f} ms here)\n"
         f"  players heard at full rate, per {WINDOW_S} s p50 / min: {per_window[len(per_window) // 2]:g}"
         f" / {per_window[0]:g}; over the {seconds} s p50 / min: {whole[len(whole) // 2]} / {whole[0]}"
     )

@@ -26,9 +26,12 @@ connection hears of the far crowd is as fresh as what it hears of its
 neighbours; far players who stood still are not sent again.
 
 Connections that asked for it in `authenticate` (`batchMoves`) get one
-`players-moved` frame per tick (WEBSOCKET_TICK_MS) with the latest move of each
-player they hear that moved in the tick; the others get a `player-moved` frame
-per move of their nearest players as it happens, and the far ones at the tick.
+`players-moved` frame per tick with the latest move of each player they hear
+that moved in the tick; the others get a `player-moved` frame per move of their
+nearest players as it happens, and the far ones at the tick. The tick comes
+every WEBSOCKET_TICK_MS while the process has few batched connections, and less
+often as they grow, so that it writes at most WEBSOCKET_TICK_FRAMES frames a
+second (each a write to a socket), up to WEBSOCKET_TICK_MAX_MS apart.
 Each move's entry of a batched frame is encoded once, by the mover's process;
 the frame of the same moves for several connections is encoded once and its
 bytes shared.
@@ -112,6 +115,7 @@ class Crowd:
     def __init__(self, clock=time.monotonic):
         self.clock = clock
         self.viewers: dict[object, Viewer] = {}
+        self.batched_viewers = 0
         self.hearers: dict[str, set[Viewer]] = {}  # mover → viewers hearing them at full rate
         self.movers: dict[str, Mover] = {}
         self.members: dict[str, dict[str, None]] = {}  # cell group → movers last seen in it
@@ -128,6 +132,7 @@ class Crowd:
         viewer = self.viewers.get(connection)
         if viewer is None:
             viewer = self.viewers[connection] = Viewer(connection, live, batched)
+            self.batched_viewers += batched
         viewer.group = realtime.cell_group(*cell)
         viewer.cell = cell
         self._refresh(viewer.group, [viewer])
@@ -136,6 +141,7 @@ class Crowd:
     def unwatch(self, connection) -> None:
         viewer = self.viewers.pop(connection, None)
         if viewer is not None:
+            self.batched_viewers -= viewer.batched
             self._hear_near(viewer, _NOBODY)
 
     # Moves ---------------------------------------------------------------------------
@@ -301,17 +307,26 @@ class Crowd:
 
     # Ticks ---------------------------------------------------------------------------
 
+    def tick_period(self) -> float:
+        """
+        Seconds between two ticks: WEBSOCKET_TICK_MS, or longer where a tick
+        that often would write more than WEBSOCKET_TICK_FRAMES batched frames a
+        second, up to WEBSOCKET_TICK_MAX_MS.
+        """
+        shortest, longest = settings.WEBSOCKET_TICK_MS, settings.WEBSOCKET_TICK_MAX_MS
+        within_budget = 1000 * self.batched_viewers / max(settings.WEBSOCKET_TICK_FRAMES, 1)
+        return max(shortest, min(longest, within_budget)) / 1000
+
     async def tick_forever(self) -> None:
         """
-        Tick every WEBSOCKET_TICK_MS, counted from when each tick was due: a
+        Tick every `tick_period()`, counted from when each tick was due: a
         tick gives way to moves while it sends, and counted from its end the
         period would grow by that time, and with it every batched move's wait.
         A tick that overran its period is followed by the next at once, without
         a burst of ticks to catch up.
         """
         loop = asyncio.get_running_loop()
-        period = settings.WEBSOCKET_TICK_MS / 1000
-        due = loop.time() + period
+        due = loop.time() + self.tick_period()
         while True:
             await asyncio.sleep(max(due - loop.time(), 0.0))
             try:
@@ -320,7 +335,7 @@ class Crowd:
                 raise
             except Exception:
                 logger.exception("a crowd tick failed")
-            due = max(due + period, loop.time())
+            due = max(due + self.tick_period(), loop.time())
 
     async def tick(self) -> None:
         """Refresh the nearest players that are due, and send what waited for the tick."""

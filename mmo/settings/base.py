@@ -449,10 +449,16 @@ CHAT_HISTORY_LENGTH = env.int("CHAT_HISTORY_LENGTH", default=50)
 CHAT_ROOMS_PER_CONNECTION = env.int("CHAT_ROOMS_PER_CONNECTION", default=20)
 CHAT_RETENTION_DAYS = env.int("CHAT_RETENTION_DAYS", default=90)
 # Crowds (movement/crowd.py): players each socket hears at full rate (its nearest),
-# moves per second it hears of the others, and the tick of batched frames.
+# moves per second it hears of the others, and the tick of batched frames: every
+# WEBSOCKET_TICK_MS (20 a second), lengthened up to WEBSOCKET_TICK_MAX_MS
+# so that a process writes at most WEBSOCKET_TICK_FRAMES batched frames a second.
+# Each frame is a write to a socket, the largest cost of a crowd; past that rate
+# the tick would take the event loop from the moves it answers.
 WEBSOCKET_VISIBLE_PLAYERS = env.int("WEBSOCKET_VISIBLE_PLAYERS", default=50)
 WEBSOCKET_FAR_UPDATES = env.float("WEBSOCKET_FAR_UPDATES", default=5.0)
-WEBSOCKET_TICK_MS = env.int("WEBSOCKET_TICK_MS", default=100)
+WEBSOCKET_TICK_MS = env.int("WEBSOCKET_TICK_MS", default=50)
+WEBSOCKET_TICK_MAX_MS = env.int("WEBSOCKET_TICK_MAX_MS", default=200)
+WEBSOCKET_TICK_FRAMES = env.int("WEBSOCKET_TICK_FRAMES", default=10_000)
 # Listing queries (get-players, get-flags) answer at most this many items.
 WEBSOCKET_LIST_LIMIT = env.int("WEBSOCKET_LIST_LIMIT", default=500)
 # How far around the player a `request-flags` without area or box looks (metres).

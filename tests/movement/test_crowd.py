@@ -349,3 +349,33 @@ async def test_a_tick_that_overran_its_period_is_not_followed_by_a_burst(setting
     # After the 100 ms tick, the next comes at once and the one after it a period later,
     # not four more at once to make up for the periods the long tick took.
     assert started[2] - started[1] >= 0.015, started
+
+
+async def test_the_tick_lengthens_to_keep_the_batched_frames_a_process_writes_within_budget(
+    settings,
+):
+    settings.WEBSOCKET_TICK_MS, settings.WEBSOCKET_TICK_MAX_MS = 50, 200
+    settings.WEBSOCKET_TICK_FRAMES = 100  # batched frames a second
+    crowd = crowd_module.Crowd()
+    cell = realtime.cell_of(0.0, 0.0)
+
+    def connect(count: int, batched: bool) -> list[_Connection]:
+        connections = [_Connection(f"{batched}-{n}", n) for n in range(count)]
+        for connection in connections:
+            crowd.watch(connection, connection.live, cell, batched=batched)
+        return connections
+
+    batched = connect(4, batched=True)
+    per_move = connect(30, batched=False)  # their frames do not wait for the tick
+    assert crowd.tick_period() == 0.05  # 4 frames every 50 ms: 80 a second
+    batched += connect(6, batched=True)
+    assert crowd.tick_period() == 0.1  # 10 frames every 100 ms
+    for connection in per_move:
+        crowd.unwatch(connection)
+    assert crowd.tick_period() == 0.1
+    crowding = connect(30, batched=True)
+    assert crowd.tick_period() == 0.2  # 40 of them would want 400 ms: never longer than the longest
+    for connection in crowding:
+        crowd.unwatch(connection)
+        crowd.unwatch(connection)  # a connection leaves once, however often it is told
+    assert crowd.tick_period() == 0.1
