@@ -22,6 +22,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from mmo import realtime
 from mmo.ratelimit import TokenBucket, WindowCounter
+from mmo.servers import consumers as consumer_loop
 from mmo.servers.backlog import WRITE_FRAME, text_frame
 from mmo.socket import protocol
 from mmo.socket.protocol import ProtocolError, error_frame, frame, now_ms
@@ -50,6 +51,13 @@ class GameConsumer(AsyncWebsocketConsumer):
     # Moves heard as one `players-moved` frame per tick, when asked for in `authenticate`
     # (set on the connection only then: an attribute per connection costs memory).
     batch_moves = False
+
+    async def __call__(self, scope, receive, send):
+        """
+        The connection's messages, each handled one turn of the event loop
+        after it arrived, not three as by Channels' own loop (mmo/servers/consumers.py).
+        """
+        await consumer_loop.serve(self, scope, receive, send)
 
     async def dispatch(self, message):
         """

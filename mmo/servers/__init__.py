@@ -8,6 +8,7 @@ lives in this package, so that an upgrade has one place to be checked against:
   websockets, daphne on Twisted and autobahn), for the bound on a client that
   stopped reading and for the direct frame writer;
 - http.py: Django's ASGIHandler, for HTTP with one thread per request;
+- consumers.py: Channels' AsyncConsumer, for a consumer's messages read in its own task;
 - channel_layer.py: channels_redis's publish/subscribe layer, for the interest
   cells' pipelined publishing;
 - startup.py: which server runs the application, the fast paths it allows, and
