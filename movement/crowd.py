@@ -91,6 +91,7 @@ class Viewer:
         "group",
         "cell",
         "near",
+        "around",
         "pending",
         "far_cursor",
         "far_credit",
@@ -103,6 +104,10 @@ class Viewer:
         self.batched = batched
         # Shared empty containers until filled: most sockets of a quiet world hear nobody.
         self.near: set[str] | frozenset[str] = _NOBODY
+        # How many other players its cells hold, counted with its nearest: a
+        # tick asks every connection, and most of a scattered world's are alone
+        # in their cells, each of those cells counted anew twenty times a second.
+        self.around = 0
         # Batched: the nearest who moved this tick, in order.
         self.pending: dict[str, None] = {} if batched else _NOTHING_PENDING
         # Viewers start their round of the far crowd at different places.
@@ -236,8 +241,10 @@ class Crowd:
         """Recompute the nearest players of `viewers`, all standing in the cell `group`."""
         candidates = self._candidates(group, {} if cache is None else cache)
         visible = settings.WEBSOCKET_VISIBLE_PLAYERS
+        everyone = set(candidates)
+        for viewer in viewers:
+            viewer.around = len(everyone) - (viewer.live.player_id in everyone)
         if len(candidates) <= visible + 1:
-            everyone = set(candidates)
             crowded = []
             for viewer in viewers:
                 others = (everyone - {viewer.live.player_id}) or _NOBODY
@@ -355,7 +362,6 @@ class Crowd:
 
         rate = settings.WEBSOCKET_FAR_UPDATES
         shared: dict[tuple, dict] = {}
-        counts: dict[str, int] = {}
         fresh: dict[str, list[str]] = {}
         yield_at = time.perf_counter() + TICK_SLICE_S
         for viewer in list(self.viewers.values()):
@@ -365,14 +371,7 @@ class Crowd:
                 yield_at = time.perf_counter() + TICK_SLICE_S
             if viewer.connection.live is None:
                 continue  # not yet told it is authenticated (or gone): nothing may come before that
-            count = counts.get(viewer.group)
-            if count is None:
-                count = counts[viewer.group] = sum(
-                    len(self.members.get(realtime.cell_group(*cell), ()))
-                    for cell in realtime.cells_around(viewer.cell)
-                )
-            own = self.movers.get(viewer.live.player_id)
-            around = count - (own is not None and own.heard_in(viewer.cell))
+            around = viewer.around
             crowded = around > len(viewer.near) and rate > 0
             if not (crowded or viewer.pending):
                 continue  # hears everyone around at once: nothing waits for the tick
