@@ -120,6 +120,11 @@ class Crowd:
     def __init__(self, clock=time.monotonic):
         self.clock = clock
         self.viewers: dict[object, Viewer] = {}
+        # What a tick looks at: the connections with more players around than
+        # they hear at full rate (as of their last refresh), and the batched
+        # ones with moves waiting. Most of a scattered world's are neither.
+        self.crowded: dict[Viewer, None] = {}
+        self.waiting: dict[Viewer, None] = {}
         self.batched_viewers = 0
         self.hearers: dict[str, set[Viewer]] = {}  # mover → viewers hearing them at full rate
         self.movers: dict[str, Mover] = {}
@@ -148,6 +153,8 @@ class Crowd:
         if viewer is not None:
             self.batched_viewers -= viewer.batched
             self._hear_near(viewer, _NOBODY)
+            self.crowded.pop(viewer, None)
+            self.waiting.pop(viewer, None)
 
     # Moves ---------------------------------------------------------------------------
 
@@ -174,6 +181,7 @@ class Crowd:
                 continue  # the mover walked out of what this viewer hears; the next refresh drops it
             if viewer.batched:
                 viewer.pending[mover_id] = None
+                self.waiting[viewer] = None
             else:
                 await self._send(viewer, event)
 
@@ -311,6 +319,10 @@ class Crowd:
         for player_id in near - viewer.near:
             self.hearers.setdefault(player_id, set()).add(viewer)
         viewer.near = near
+        if viewer.around > len(near):
+            self.crowded[viewer] = None
+        else:
+            self.crowded.pop(viewer, None)
 
     # Ticks ---------------------------------------------------------------------------
 
@@ -364,7 +376,8 @@ class Crowd:
         shared: dict[tuple, dict] = {}
         fresh: dict[str, list[str]] = {}
         yield_at = time.perf_counter() + TICK_SLICE_S
-        for viewer in list(self.viewers.values()):
+        waiting, self.waiting = self.waiting, {}
+        for viewer in [*self.crowded, *(viewer for viewer in waiting if viewer not in self.crowded)]:
             if time.perf_counter() >= yield_at:
                 # Moves that arrived meanwhile are answered before the rest of the tick.
                 await asyncio.sleep(0)
