@@ -104,9 +104,8 @@ class Viewer:
         self.batched = batched
         # Shared empty containers until filled: most sockets of a quiet world hear nobody.
         self.near: set[str] | frozenset[str] = _NOBODY
-        # How many other players its cells hold, counted with its nearest: a
-        # tick asks every connection, and most of a scattered world's are alone
-        # in their cells, each of those cells counted anew twenty times a second.
+        # How many other players its cells hold, counted with its nearest
+        # (about once a second), not by every tick that needs it.
         self.around = 0
         # Batched: the nearest who moved this tick, in order.
         self.pending: dict[str, None] = {} if batched else _NOTHING_PENDING
