@@ -376,7 +376,10 @@ class Crowd:
         fresh: dict[str, list[str]] = {}
         yield_at = time.perf_counter() + TICK_SLICE_S
         waiting, self.waiting = self.waiting, {}
-        for viewer in [*self.crowded, *(viewer for viewer in waiting if viewer not in self.crowded)]:
+        for viewer in [
+            *self.crowded,
+            *(viewer for viewer in waiting if viewer not in self.crowded),
+        ]:
             if time.perf_counter() >= yield_at:
                 # Moves that arrived meanwhile are answered before the rest of the tick.
                 await asyncio.sleep(0)
