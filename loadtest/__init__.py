@@ -31,5 +31,6 @@ longer than the run; a run of more players than FILE holds prepares the rest and
 --prepare-only prepares and saves them without playing. `loadtest.world.flags_at_spots`
 gives the server settings under which every flag stands at its spot within --radius. Besides latencies the report gives, per client over the part of the run in which
 every player was connected (`per_client`): moves heard per second, bytes received per second,
-and how many players it heard at 80 % or more of its own move rate.
+and how many players it heard at 80 % or more of its own move rate; `steady` gives the
+latencies of that part alone, without the ramp's surge of logins.
 """
