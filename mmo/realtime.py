@@ -290,6 +290,9 @@ class Outbox:
     def __init__(self):
         self._events: list[tuple[str, dict]] = []
         self._filled = asyncio.Event()
+        # Told, after each batch, how many subscribers each event reached
+        # (None where the layer does not say): `InterestCells.published`.
+        self.on_published = None
 
     def send(self, group: str, event: dict) -> None:
         """Publish `event` to `group` with the next batch, after everything sent before it."""
@@ -304,36 +307,52 @@ class Outbox:
                 self._filled.clear()
                 batch, self._events = self._events, []
                 try:
-                    await send(batch)
+                    subscribers = await send(batch)
                 except (OSError, asyncio.TimeoutError, RedisError) as error:
                     layer_unreachable("send", f"{len(batch)} events", error)
+                    continue
                 except Exception:
                     logger.exception("could not publish %d events", len(batch))
+                    continue
+                if self.on_published is not None:
+                    self.on_published(batch, subscribers)
 
 
 @contextlib.asynccontextmanager
 async def batch_sender(layer):
-    """A coroutine function that sends a batch of (group, event) pairs through `layer`."""
+    """
+    A coroutine function that sends a batch of (group, event) pairs through
+    `layer`, and answers how many subscribers each reached: the processes
+    listening to its group (None where the layer does not tell).
+    """
     route = channel_layer.group_route(layer)
     if route is None:
 
         async def send_each(batch):
             for group, event in batch:
                 await layer.group_send(group, event)
+            return [None] * len(batch)
 
         yield send_each
         return
 
     async def send_pipelined(batch):
         # What the layer's group_send does, in one round trip per Redis host.
-        pipelines = {}
-        for group, event in batch:
+        pipelines, positions = {}, {}
+        for position, (group, event) in enumerate(batch):
             address, channel = route(group)
             pipeline = pipelines.get(address)
             if pipeline is None:
                 pipeline = pipelines[address] = async_client(address).pipeline(transaction=False)
+                positions[address] = []
             pipeline.publish(channel, layer.serialize(event))
-        await asyncio.gather(*(pipeline.execute() for pipeline in pipelines.values()))
+            positions[address].append(position)
+        answers = await asyncio.gather(*(pipeline.execute() for pipeline in pipelines.values()))
+        subscribers = [None] * len(batch)
+        for address, counts in zip(pipelines, answers, strict=True):
+            for position, count in zip(positions[address], counts, strict=True):
+                subscribers[position] = count
+        return subscribers
 
     yield send_pipelined
 
@@ -373,6 +392,7 @@ class Memberships:
         self.channel = channel
         self.groups: set[str] = set()
         self.unconfirmed: set[str] = set()  # in `groups`, not yet taken by the layer
+        self.joined: set[str] = set()  # in `groups`, and taken by the layer
         self._retry: asyncio.Task | None = None
         # The groups asked for since the last batch went out, and when they are in.
         self._next_batch: tuple[set[str], asyncio.Future] | None = None
@@ -409,6 +429,7 @@ class Memberships:
                 if self.unconfirmed and self._retry is None:
                     self._retry = asyncio.create_task(self._join_again())
             else:
+                self.joined |= groups & self.groups
                 for group in groups - self.groups:  # left while it was being joined
                     await self._discard(group)
             finally:
@@ -418,6 +439,7 @@ class Memberships:
         if group in self.groups:
             self.groups.discard(group)
             self.unconfirmed.discard(group)
+            self.joined.discard(group)
             await self._discard(group)
 
     async def leave_all(self) -> None:
@@ -447,6 +469,8 @@ class Memberships:
                     self.unconfirmed.discard(group)
                     if group not in self.groups:  # left while it was being joined
                         await self._discard(group)
+                    else:
+                        self.joined.add(group)
         finally:
             self._retry = None
 

@@ -13,10 +13,17 @@ process can tell which of its players it is for. Moves go to the crowd
 (movement/crowd.py), which decides who hears them at full rate.
 
 Events for other processes leave with the process's next batch
-(`realtime.Outbox`).
+(`realtime.Outbox`). A cell's moves are published only while another process
+listens to the cell: the process hears its own publications back from Redis
+too, and publishing each move and dropping it again was most of what a move
+cost where nobody else heard it. Redis answers each publication with how many
+subscribers it reached; where that was this process alone, the cell's moves
+stay here for UNHEARD_FOR_S, and a process that starts listening to a cell
+says so on it (`cell.listening`), which ends that at once.
 """
 
 import logging
+import time
 import uuid
 
 from mmo import realtime
@@ -24,18 +31,28 @@ from mmo.socket.registry import registry
 
 logger = logging.getLogger(__name__)
 
+# How long a cell's moves stay in this process once a publication reached no
+# other: past it, the next move is published again and the count taken anew
+# (a `cell.listening` lost while Redis was away is made up for by then).
+UNHEARD_FOR_S = 2.0
+LISTENING = "cell.listening"
+
 Listener = object  # a connection: the registered event handlers take it as their first argument
 
 
 class InterestCells:
-    def __init__(self, crowd, outbox: realtime.Outbox):
+    def __init__(self, crowd, outbox: realtime.Outbox, clock=time.monotonic):
         self.crowd = crowd
         self.outbox = outbox
+        outbox.on_published = self.published
+        self.clock = clock
         self.origin = uuid.uuid4().hex
         self.listeners: dict[str, set[Listener]] = {}
         self.layer = None
         self.channel: str | None = None
         self.memberships: realtime.Memberships | None = None
+        # Cell → until when its moves are not published: nobody else listened.
+        self.unheard: dict[str, float] = {}
 
     # The process's channel ---------------------------------------------------------
 
@@ -57,6 +74,8 @@ class InterestCells:
         # layer refuses (Redis away) is joined again until it takes it.
         if self.memberships is not None:
             await self.memberships.join(group)
+            # Processes that kept this cell's moves to themselves publish them again.
+            self.outbox.send(group, {"type": LISTENING, "cell": group, "origin": self.origin})
 
     async def _leave(self, group: str) -> None:
         if self.memberships is not None:
@@ -80,6 +99,7 @@ class InterestCells:
         listeners.discard(listener)
         if not listeners:
             del self.listeners[group]
+            self.unheard.pop(group, None)
             self.crowd.cell_dropped(group)
             await self._leave(group)
 
@@ -90,12 +110,38 @@ class InterestCells:
         event = {**event, "cell": group, "origin": self.origin}
         # A copy: listeners may add to it (the frame encoded for them) what other processes need not get.
         await self.deliver(dict(event))
+        if event["type"] == "player.moved":
+            until = self.unheard.get(group)
+            if until is not None:
+                if until > self.clock():
+                    return  # no other process listens to this cell
+                del self.unheard[group]
         self.outbox.send(group, event)
+
+    def published(self, batch, subscribers) -> None:
+        """
+        How many subscribers each event of a batch the outbox sent reached:
+        a move that reached none but this process's own subscription (or none)
+        keeps its cell's next moves here. Only a subscription the layer took is
+        counted as this process's: one still being made may be another's.
+        """
+        joined = self.memberships.joined if self.memberships is not None else ()
+        for (group, event), count in zip(batch, subscribers, strict=True):
+            if event.get("type") != "player.moved" or count is None:
+                continue
+            if count <= 1 and group in joined:
+                self.unheard[group] = self.clock() + UNHEARD_FOR_S
+            else:
+                self.unheard.pop(group, None)
 
     async def heard(self, event: dict) -> None:
         """An event from the layer: deliver it here unless this process published it."""
-        if event.get("origin") != self.origin:
-            await self.deliver(event)
+        if event.get("origin") == self.origin:
+            return
+        if event.get("type") == LISTENING:
+            self.unheard.pop(event.get("cell"), None)
+            return
+        await self.deliver(event)
 
     async def deliver(self, event: dict) -> None:
         event_type = event.get("type")
