@@ -47,8 +47,9 @@ def moves_in(text: str) -> list[tuple[str, float | None]] | None:
             moves.append((piece[:end], sent_at))
         return moves
     if text.startswith(_MOVE_FRAME):
-        end = text.find('"', text.find(_MOVER) + len(_MOVER))
-        mover = text[text.find(_MOVER) + len(_MOVER) : end]
+        begin = text.find(_MOVER) + len(_MOVER)
+        end = text.find('"', begin)
+        mover = text[begin:end]
         at = text.find(_SENT_AT, end)
         if at < 0:
             return [(mover, None)]

@@ -41,11 +41,10 @@ Listener = object  # a connection: the registered event handlers take it as thei
 
 
 class InterestCells:
-    def __init__(self, crowd, outbox: realtime.Outbox, clock=time.monotonic):
+    def __init__(self, crowd, outbox: realtime.Outbox):
         self.crowd = crowd
         self.outbox = outbox
         outbox.on_published = self.published
-        self.clock = clock
         self.origin = uuid.uuid4().hex
         self.listeners: dict[str, set[Listener]] = {}
         self.layer = None
@@ -113,7 +112,7 @@ class InterestCells:
         if event["type"] == "player.moved":
             until = self.unheard.get(group)
             if until is not None:
-                if until > self.clock():
+                if until > time.monotonic():
                     return  # no other process listens to this cell
                 del self.unheard[group]
         self.outbox.send(group, event)
@@ -130,7 +129,7 @@ class InterestCells:
             if event.get("type") != "player.moved" or count is None:
                 continue
             if count <= 1 and group in joined:
-                self.unheard[group] = self.clock() + UNHEARD_FOR_S
+                self.unheard[group] = time.monotonic() + UNHEARD_FOR_S
             else:
                 self.unheard.pop(group, None)
 

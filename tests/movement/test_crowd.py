@@ -310,21 +310,31 @@ async def test_a_player_who_leaves_while_a_tick_gives_way_is_skipped(settings, m
     assert all(connection.frames for connection in connections[:3])
 
 
-async def test_ticks_keep_their_period_however_long_a_tick_takes(settings):
-    """A tick that takes most of its period does not push the next one back by that much."""
-    settings.WEBSOCKET_TICK_MS = 50
+async def tick_starts(count: int, tick_seconds) -> list[float]:
+    """
+    When the ticker started its first `count` ticks, each taking
+    `tick_seconds(n)` (giving way to the event loop meanwhile, as sending does).
+    """
     loop = asyncio.get_running_loop()
     started: list[float] = []
 
-    class SlowCrowd(crowd_module.Crowd):
+    class TimedCrowd(crowd_module.Crowd):
         async def tick(self):
             started.append(loop.time())
-            await asyncio.sleep(0.03)  # sending, giving way to moves meanwhile
+            await asyncio.sleep(tick_seconds(len(started)))
 
-    ticker = asyncio.create_task(SlowCrowd().tick_forever())
-    while len(started) < 9:
-        await asyncio.sleep(0.01)
+    ticker = asyncio.create_task(TimedCrowd().tick_forever())
+    while len(started) < count:
+        await asyncio.sleep(0.005)
     ticker.cancel()
+    return started[:count]
+
+
+async def test_ticks_keep_their_period_however_long_a_tick_takes(settings):
+    """A tick that takes most of its period does not push the next one back by that much."""
+    settings.WEBSOCKET_TICK_MS = 50
+
+    started = await tick_starts(9, lambda n: 0.03)
 
     periods = [later - earlier for earlier, later in zip(started, started[1:], strict=False)]
     # Counted from each tick's end, the period would be 80 ms.
@@ -333,18 +343,8 @@ async def test_ticks_keep_their_period_however_long_a_tick_takes(settings):
 
 async def test_a_tick_that_overran_its_period_is_not_followed_by_a_burst(settings):
     settings.WEBSOCKET_TICK_MS = 20
-    loop = asyncio.get_running_loop()
-    started: list[float] = []
 
-    class OverrunningCrowd(crowd_module.Crowd):
-        async def tick(self):
-            started.append(loop.time())
-            await asyncio.sleep(0.1 if len(started) == 1 else 0)
-
-    ticker = asyncio.create_task(OverrunningCrowd().tick_forever())
-    while len(started) < 3:
-        await asyncio.sleep(0.005)
-    ticker.cancel()
+    started = await tick_starts(3, lambda n: 0.1 if n == 1 else 0)
 
     # After the 100 ms tick, the next comes at once and the one after it a period later,
     # not four more at once to make up for the periods the long tick took.
