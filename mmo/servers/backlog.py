@@ -41,10 +41,8 @@ import socket
 import struct
 
 from django.conf import settings
-from twisted.internet.interfaces import IPushProducer
 from websockets.protocol import Protocol as WebSocketProtocol
 from websockets.protocol import State
-from zope.interface import implementer
 
 from mmo import logs
 
@@ -101,22 +99,29 @@ class _Backlog:
         return False
 
 
-@implementer(IPushProducer)
-class _PauseTracker:
+@functools.cache
+def _pause_tracker_class() -> type:
     """
     Twisted keeps `producerPaused` up to date only for a transport with a
     producer. Daphne leaves the HTTP channel registered after the WebSocket
-    upgrade; should it not, this stands in.
+    upgrade; should it not, this stands in. Imported here, under daphne alone:
+    Twisted and zope.interface are 7 MiB of a uvicorn process that never uses them.
     """
+    from twisted.internet.interfaces import IPushProducer
+    from zope.interface import implementer
 
-    def pauseProducing(self):
-        pass
+    @implementer(IPushProducer)
+    class PauseTracker:
+        def pauseProducing(self):
+            pass
 
-    def resumeProducing(self):
-        pass
+        def resumeProducing(self):
+            pass
 
-    def stopProducing(self):
-        pass
+        def stopProducing(self):
+            pass
+
+    return PauseTracker
 
 
 class DaphneBacklog(_Backlog):
@@ -130,7 +135,7 @@ class DaphneBacklog(_Backlog):
     def watch(self) -> None:
         transport = self.protocol.transport
         if getattr(transport, "producer", False) is None:
-            transport.registerProducer(_PauseTracker(), True)
+            transport.registerProducer(_pause_tracker_class()(), True)
 
     def owed_after(self, frame_size: int) -> int:
         if not getattr(self.protocol.transport, "producerPaused", False):

@@ -1,6 +1,7 @@
 """The game WebSocket, driven through the real consumer and channel layer."""
 
 import asyncio
+import gc
 import json
 import threading
 import uuid
@@ -9,6 +10,7 @@ from datetime import timedelta
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.core.cache import BaseCache
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -54,6 +56,25 @@ async def test_authenticated_frame_carries_player_position_and_area(connect, wor
     assert data["playerData"]["username"] == "walker"
     assert data["position"] == {"lat": 0.0, "lng": 0.0}
     assert data["area"] == "starting-area"
+
+
+async def test_live_sockets_hold_no_cache_backend_of_their_own(connect, world):
+    """
+    Django's `cache` is one per asyncio task: a socket that read it on its own
+    task would keep a backend and its clients for as long as it is connected
+    (mmo/cache.py shares one per process).
+    """
+    players = [await new_player() for _ in range(5)]
+    await connect(*players[0])  # the process's paths warmed up
+
+    def backends() -> int:
+        return sum(isinstance(o, BaseCache) for o in gc.get_objects())
+
+    before = backends()
+    for player, login in players[1:]:
+        await connect(player, login)
+
+    assert backends() == before
 
 
 async def test_bearer_header_at_the_handshake_authenticates(world):
