@@ -111,7 +111,7 @@ def test_production_settings_pass_the_deployment_check(tmp_path):
 def test_production_processes_load_neither_daphne_nor_twisted(tmp_path):
     # The daphne app serves `runserver`; its checks would import daphne's server,
     # Twisted's reactor and TLS into every production process (about 23 MiB), and
-    # the daphne adapter of mmo/servers/backlog.py Twisted's interfaces (7 MiB).
+    # the daphne adapter of mmo/servers/backlog.py Twisted's interfaces (2 MiB).
     code = (
         "import sys, django.core.checks as checks; checks.run_checks();"
         "from mmo.servers import backlog, http, startup; import movement.consumers;"
