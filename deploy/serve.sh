@@ -1,5 +1,7 @@
 #!/bin/sh
-# The production ASGI server of one process: uvicorn on uvloop, httptools for
+# The production ASGI server of one process: uvicorn on uvloop (with the
+# servers of mmo/servers/event_loop.py, which accept every waiting connection
+# at once, not one per turn of the loop), httptools for
 # HTTP and the sans-I/O websockets implementation for the game's socket
 # (docs/performance.md has the figures that chose it over daphne, which
 # `make run` keeps). Scale out with more processes behind the load balancer,
@@ -22,7 +24,7 @@ log_level=$(printf '%s' "${LOG_LEVEL:-info}" | tr '[:upper:]' '[:lower:]')
 case "$log_level" in debug | trace) log_level=info ;; esac
 exec uvicorn "${ASGI_APP:-mmo.asgi:application}" \
     --host 0.0.0.0 --port 8000 \
-    --loop uvloop --http httptools --ws websockets-sansio \
+    --loop mmo.servers.event_loop:new_event_loop --http httptools --ws websockets-sansio \
     --lifespan off \
     --proxy-headers --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
     --ws-max-size 1048576 \
