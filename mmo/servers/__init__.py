@@ -32,6 +32,7 @@ VERIFIED_VERSIONS = {
     "Twisted": {"26.10.0"},
     "autobahn": {"26.10.2"},
     "zope.interface": {"8.7"},
+    "uvloop": {"0.23.0"},
     "Django": {"5.2.19"},
     "asgiref": {"3.13.0"},
     "channels": {"4.3.2"},

@@ -59,6 +59,8 @@ class Loop(uvloop.Loop):
 
     async def _listening_sockets(self, host, port) -> list[socket.socket]:
         """A bound socket per address of `host`, as asyncio's own `create_server` binds them."""
+        if host == "":
+            host = None
         hosts = [host] if host is None or isinstance(host, str) else list(host)
         addresses = {}  # each address bound once, however many names resolve to it
         for name in hosts:
@@ -69,16 +71,26 @@ class Loop(uvloop.Loop):
         sockets = []
         try:
             for (family, address), (kind, proto) in addresses.items():
-                listening = socket.socket(family, kind, proto)
+                try:
+                    listening = socket.socket(family, kind, proto)
+                except OSError:
+                    continue  # a family this host does not have (IPv6 turned off)
                 sockets.append(listening)
                 listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 if family == socket.AF_INET6:
                     listening.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                listening.bind(address)
+                try:
+                    listening.bind(address)
+                except OSError as error:
+                    raise OSError(
+                        error.errno, f"error while attempting to bind on address {address!r}"
+                    ) from None
         except OSError:
             for listening in sockets:
                 listening.close()
             raise
+        if not sockets:
+            raise OSError(f"no address to listen on for {host!r}")
         return sockets
 
 
@@ -139,9 +151,7 @@ class GreedyServer(asyncio.AbstractServer):
                 self._loop.remove_reader(listening.fileno())
                 self._loop.call_later(RESOURCE_RETRY_S, self._resume, listening)
                 return
-            connection.setblocking(False)
-            if connection.family in (socket.AF_INET, socket.AF_INET6):
-                connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # uvloop's transport makes it non-blocking and turns Nagle off, as for its own.
             task = self._loop.create_task(self._connect(connection))
             self._connecting.add(task)
             task.add_done_callback(self._connecting.discard)
@@ -151,19 +161,30 @@ class GreedyServer(asyncio.AbstractServer):
             self._loop.add_reader(listening.fileno(), self._accept, listening)
 
     async def _connect(self, connection: socket.socket) -> None:
+        # A connection accepted just before the server closed would open after
+        # uvicorn told the open ones to shut down, and hold up its shutdown.
+        if not self._serving:
+            connection.close()
+            return
         try:
-            await self._loop.connect_accepted_socket(self._protocol_factory, connection)
+            transport, _ = await self._loop.connect_accepted_socket(
+                self._protocol_factory, connection
+            )
         except Exception:
             logger.exception("could not serve an accepted connection")
             connection.close()
+            return
+        if not self._serving:
+            transport.abort()
 
     def close(self) -> None:
         if not self._sockets:
             return
         self._serving = False
         for listening in self._sockets:
-            self._loop.remove_reader(listening.fileno())
-            listening.close()
+            if listening.fileno() != -1:
+                self._loop.remove_reader(listening.fileno())
+                listening.close()
         self._sockets = []
 
     async def wait_closed(self) -> None:

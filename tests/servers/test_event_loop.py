@@ -117,6 +117,27 @@ def test_served_connections_echo_and_leave_no_descriptor_behind():
     assert open_descriptors[0] == open_descriptors[-1]
 
 
+def test_connections_accepted_as_the_server_closes_are_not_served():
+    # uvicorn closes its servers, then tells the open connections to shut down:
+    # one that opened after that would hold its graceful shutdown up.
+    async def served_after_close() -> int:
+        loop = asyncio.get_running_loop()
+        Counted.made = 0
+        server = await loop.create_server(Counted, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+        listening = server.sockets[0]
+        server._accept(listening)  # accepted, not yet connected to a protocol
+        server.close()
+        await server.wait_closed()
+        await asyncio.sleep(0.05)
+        for client in clients:
+            client.close()
+        return Counted.made
+
+    assert run_in(new_event_loop(), served_after_close()) == 0
+
+
 def test_the_server_binds_every_address_of_its_host_once():
     async def bound(host) -> list:
         loop = asyncio.get_running_loop()
@@ -158,7 +179,11 @@ def test_uvicorn_serves_on_this_loop_as_deploy_serve_sh_asks():
         assert b"on GreedyServer" in answer
     finally:
         server.terminate()
-        _, log = server.communicate(timeout=20)
+        try:
+            _, log = server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise
     assert "Finished server process" in log
 
 
