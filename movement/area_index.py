@@ -4,15 +4,17 @@ area. Where areas overlap, the smallest one containing the point wins (the
 most specific place).
 
 Every move asks, and most moves are nowhere near an area's edge, so the
-question is settled in plain Python as far as it can be: a grid of cells
-(`CELL_DEGREES` square) lists the areas whose bounding box touches each
-cell, and a point is tested against a polygon only if it lies in the box.
-Areas too large for the grid are checked by their box on every lookup.
+question is settled in plain Python: a grid of cells (`CELL_DEGREES` square)
+lists the areas whose bounding box touches each cell, and a point is tested
+against a polygon (movement/outline.py) only if it lies in the box. Areas too
+large for the grid are checked by their box on every lookup.
 """
 
 import math
 
 import shapely
+
+from movement.outline import Outline
 
 CELL_DEGREES = 0.01  # about 1.1 km of latitude
 MAX_CELLS_PER_AREA = 256  # larger areas skip the grid
@@ -30,9 +32,8 @@ class AreaIndex:
         self._cells: dict[tuple[int, int], list[int]] = {}
         self._large: list[int] = []
         for index, (area_id, geometry) in enumerate(geometries):
-            shapely.prepare(geometry)
             min_lng, min_lat, max_lng, max_lat = geometry.bounds
-            self._entries.append((area_id, geometry, min_lng, min_lat, max_lng, max_lat))
+            self._entries.append((area_id, Outline(geometry)))
             columns = range(_cell(min_lng), _cell(max_lng) + 1)
             rows = range(_cell(min_lat), _cell(max_lat) + 1)
             if len(columns) * len(rows) > MAX_CELLS_PER_AREA:
@@ -50,12 +51,8 @@ class AreaIndex:
         if self._large:
             candidates = sorted((*candidates, *self._large))
         for index in candidates:
-            area_id, geometry, min_lng, min_lat, max_lng, max_lat = self._entries[index]
-            if (
-                min_lng <= lng <= max_lng
-                and min_lat <= lat <= max_lat
-                and shapely.contains_xy(geometry, lng, lat)
-            ):
+            area_id, outline = self._entries[index]
+            if outline.contains(lng, lat):
                 return area_id
         return None
 

@@ -7,7 +7,9 @@ describes them all.
 
 import asyncio
 import functools
+import itertools
 import logging
+import os
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -111,7 +113,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.session_id: str | None = None
         self.live = None
         # Names this connection in events (who sent it, which one is the newest).
-        self.channel_name = uuid.uuid4().hex
+        self.channel_name = connection_names.next()
         self.joined: set[str] = set()  # its groups (Channels' own `groups` are joined by name)
         self.closing = False
         self.authenticated_at = 0
@@ -284,6 +286,26 @@ class GameConsumer(AsyncWebsocketConsumer):
         event is lost, but the connection and what it announces stand.
         """
         self.world.outbox.send(group, realtime.addressed(group, event))
+
+
+class ConnectionNames:
+    """
+    Names for connections, unique across processes: a random tag per process,
+    then a count. Not a uuid4 each: that reads os.urandom, which lets go of
+    the interpreter lock, and taking it back on the event loop waits for any
+    busy thread (movement/outline.py), at every connection of a storm.
+    """
+
+    def __init__(self):
+        self._pid = None
+
+    def next(self) -> str:
+        if self._pid != os.getpid():  # a forked process starts its own tag
+            self._pid, self._tag, self._count = os.getpid(), uuid.uuid4().hex, itertools.count()
+        return f"{self._tag}.{next(self._count)}"
+
+
+connection_names = ConnectionNames()
 
 
 # Logging in ----------------------------------------------------------------------------

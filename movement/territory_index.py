@@ -4,7 +4,7 @@ query per move), updated flag by flag when territories change.
 
 The same grid as movement/area_index.py: cells `CELL_DEGREES` square list the
 territories whose bounding box touches them; a point is tested against a
-polygon only when it lies in the polygon's box. Territories are a flag's
+polygon (movement/outline.py) only when it lies in the polygon's box. Territories are a flag's
 disc at most (a kilometre across), so each touches a handful of cells.
 """
 
@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 
 import shapely
+
+from movement.outline import Outline
 
 CELL_DEGREES = 0.01  # about 1.1 km of latitude
 MAX_CELLS_PER_TERRITORY = 256  # larger ones (a staff-made giant) are checked on every lookup
@@ -24,7 +26,7 @@ class Territory:
     is_public: bool
     toll: int
     claimed_at: object
-    geometry: object  # prepared shapely geometry, lng/lat
+    outline: Outline  # lng/lat
     bounds: tuple[float, float, float, float]
 
     def frame(self) -> dict:
@@ -57,14 +59,13 @@ class TerritoryIndex:
             if territory is None or territory.empty:
                 continue
             geometry = shapely.from_wkb(bytes(territory.wkb))
-            shapely.prepare(geometry)
             entry = Territory(
                 flag_id=flag_id,
                 owner_id=str(owner_id),
                 is_public=is_public,
                 toll=toll,
                 claimed_at=claimed_at,
-                geometry=geometry,
+                outline=Outline(geometry),
                 bounds=geometry.bounds,
             )
             self._territories[flag_id] = entry
@@ -119,12 +120,7 @@ class TerritoryIndex:
 
 
 def _holds(entry: Territory, lng: float, lat: float) -> bool:
-    min_lng, min_lat, max_lng, max_lat = entry.bounds
-    return (
-        min_lng <= lng <= max_lng
-        and min_lat <= lat <= max_lat
-        and shapely.contains_xy(entry.geometry, lng, lat)
-    )
+    return entry.outline.contains(lng, lat)
 
 
 def _cells(bounds) -> list[tuple[int, int]] | None:
