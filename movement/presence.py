@@ -9,6 +9,7 @@ On Redis the store is a geo set, a "last seen" sorted set, a hash of details
 and a set per area; embedded, it is a dictionary of this single process.
 """
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -224,3 +225,39 @@ class RedisPresence:
     async def is_online(self, player_id: str) -> bool:
         seen_at = await self.redis.zscore(self.seen_key, player_id)
         return seen_at is not None and seen_at >= time.time() - settings.PRESENCE_TTL
+
+
+class Arrivals:
+    """
+    Players listed as online the moment they enter the world, not only at the
+    next periodic refresh, with one write for all who enter meanwhile.
+
+    Written one by one, a storm of returning players (a process died, and its
+    players came back to this one) made as many concurrent writes as players,
+    each on a connection of its own: the pool grew by hundreds, every new
+    connection a handshake with Redis. Here at most one write is in flight;
+    those who enter while it is written go together in the next.
+    """
+
+    def __init__(self, presence):
+        self.presence = presence
+        self._waiting: list[PresenceEntry] = []
+        self._next: asyncio.Task | None = None  # the write the waiting entries go in
+        self._in_flight: asyncio.Task | None = None
+
+    async def write(self, entry: PresenceEntry) -> None:
+        """Return once `entry` is written; raise what the write raised."""
+        self._waiting.append(entry)
+        if self._next is None:
+            self._next = asyncio.ensure_future(self._write_after(self._in_flight))
+        # Shielded: a caller that goes away leaves the others' write running.
+        await asyncio.shield(self._next)
+
+    async def _write_after(self, previous: asyncio.Task | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # whatever became of it
+        else:
+            await asyncio.sleep(0)  # the rest of this turn's arrivals join
+        self._in_flight, self._next = self._next, None
+        entries, self._waiting = self._waiting, []
+        await self.presence.refresh(entries)

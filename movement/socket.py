@@ -87,7 +87,7 @@ def _territory_at(world, snapshot) -> str | None:
 async def world_entered(connection) -> None:
     """List the player as online at once, not only at the next periodic refresh."""
     try:
-        await connection.world.presence.refresh([connection.live.presence()])
+        await connection.world.arrivals.write(connection.live.presence())
     except Exception:
         # The next periodic refresh adds them.
         connection.world.mark_presence_dirty(connection.live)

@@ -29,7 +29,7 @@ from mmo import realtime
 from movement.area_index import AreaIndex
 from movement.crowd import Crowd
 from movement.interest import InterestCells
-from movement.presence import LocalPresence, PresenceEntry, RedisPresence
+from movement.presence import Arrivals, LocalPresence, PresenceEntry, RedisPresence
 from movement.repositories import PositionRepository, PositionRow
 from movement.rules import SpeedAllowance
 from movement.territory_index import TerritoryIndex
@@ -92,6 +92,7 @@ class World:
         self.cells = InterestCells(self.crowd, self.outbox)
         self.groups = realtime.ConnectionGroups()
         self.presence = self._make_presence()
+        self.arrivals = Arrivals(self.presence)
         self._dirty: set[str] = set()
         # Players whose presence entry (position, area) changed since the last refresh.
         self._presence_dirty: set[str] = set()

@@ -90,3 +90,25 @@ async def test_the_asyncio_client_has_the_cache_s_url_timeouts_and_pool_size(req
         assert pool.connection_kwargs.get(option) == cache_pool.connection_kwargs.get(option)
     assert pool.max_connections == cache_pool.max_connections == settings.REDIS_MAX_CONNECTIONS
     assert pool.connection_kwargs["socket_timeout"] == settings.REDIS_TIMEOUT
+
+
+@pytest.mark.asyncio
+async def test_new_connections_do_not_look_up_the_library_version(requires_redis, monkeypatch):
+    """Each client names its library version without a scan of the installed packages."""
+    import redis.utils
+    from channels.layers import get_channel_layer
+
+    def scan(*args, **kwargs):
+        raise AssertionError("redis-py looked its version up")
+
+    monkeypatch.setattr(redis.utils, "get_lib_version", scan)
+
+    client = async_client()
+    await client.connection_pool.disconnect()  # the next command opens a connection anew
+    assert await client.ping()
+    cache_client = redis_client_of(caches["default"])
+    cache_client.connection_pool.disconnect()
+    assert cache_client.ping()
+    layer = get_channel_layer()
+    await layer.group_add("driver-info-probe", await layer.new_channel())
+    await layer.group_discard("driver-info-probe", "driver-info-probe")

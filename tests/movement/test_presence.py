@@ -75,3 +75,53 @@ async def test_a_refresh_of_many_players_stores_each_ones_details(world):
     for area in ("plaza", "market"):
         in_area = await presence.in_area(area, 100)
         assert {e.player_id for e in in_area} == {w.player_id for w in walkers if w.area_id == area}
+
+
+async def test_players_entering_together_are_listed_in_one_write(world, monkeypatch):
+    presence, writes = world.presence, []
+    refresh = presence.refresh
+
+    async def counted(entries, **kwargs):
+        writes.append(len(entries))
+        return await refresh(entries, **kwargs)
+
+    monkeypatch.setattr(presence, "refresh", counted)
+    await asyncio.gather(*(world.arrivals.write(entry(f"p{n}")) for n in range(50)))
+
+    assert writes == [50]
+    assert len(await presence.in_box(EVERYWHERE, 100)) == 50
+
+
+async def test_players_entering_during_a_write_go_in_the_next_one(world, monkeypatch):
+    presence, writes, release = world.presence, [], asyncio.Event()
+    refresh = presence.refresh
+
+    async def slow(entries, **kwargs):
+        writes.append(sorted(e.player_id for e in entries))
+        await release.wait()
+        return await refresh(entries, **kwargs)
+
+    monkeypatch.setattr(presence, "refresh", slow)
+    first = asyncio.ensure_future(world.arrivals.write(entry("first")))
+    while not writes:
+        await asyncio.sleep(0)
+    later = [asyncio.ensure_future(world.arrivals.write(entry(f"later{n}"))) for n in range(3)]
+    await asyncio.sleep(0.05)
+    assert writes == [["first"]]  # one write in flight at a time
+
+    release.set()
+    await asyncio.gather(first, *later)
+    assert writes == [["first"], ["later0", "later1", "later2"]]
+    assert await presence.is_online("later2")
+
+
+async def test_a_failed_arrivals_write_reaches_every_player_in_it(world, monkeypatch):
+    async def unreachable(entries, **kwargs):
+        raise ConnectionError("presence store unreachable")
+
+    monkeypatch.setattr(world.presence, "refresh", unreachable)
+    results = await asyncio.gather(
+        *(world.arrivals.write(entry(f"p{n}")) for n in range(3)), return_exceptions=True
+    )
+
+    assert [type(result) for result in results] == [ConnectionError] * 3
