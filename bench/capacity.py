@@ -138,12 +138,24 @@ def ms(value) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
-def row(processes: int, result: dict, cpu_share: float, peak_rss_kib: int) -> str:
+def steady_seconds(result: dict) -> float:
+    """How long the run went on once every player had connected."""
+    return max(result["duration_s"] - result.get("steady", {}).get("from_s", 0.0), 0.0)
+
+
+def row(
+    processes: int, result: dict, cpu_share: float, steady_cpu_share: float, peak_rss_kib: int
+) -> str:
     ack, neighbour = result["ack_ms"], result["neighbour_ms"]
     steady = result.get("steady", {"ack_ms": {}, "neighbour_ms": {}})
     deliveries = neighbour["count"] / max(result["duration_s"], 1e-9)
     # CPU time of all processes per 1,000 deliveries (moves heard by a neighbour).
     cpu_per_1000 = 1000 * cpu_share / 100 * processes / max(deliveries / 1000, 1e-9)
+    # The same once all had connected: play without the ramp's logins.
+    steady_deliveries = steady["neighbour_ms"].get("count", 0) / max(steady_seconds(result), 1e-9)
+    steady_cpu_per_1000 = (
+        1000 * steady_cpu_share / 100 * processes / max(steady_deliveries / 1000, 1e-9)
+    )
     client = result.get("per_client", {})
     heard, received, full, full_per_window = (
         client.get(key, {})
@@ -160,6 +172,7 @@ def row(processes: int, result: dict, cpu_share: float, peak_rss_kib: int) -> st
         f"| {ms(ack['p50'])} / {ms(ack['p99'])} ms | {ms(neighbour['p50'])} / {ms(neighbour['p99'])} ms "
         f"| {ms(steady['ack_ms'].get('p99'))} / {ms(steady['neighbour_ms'].get('p99'))} ms "
         f"| {deliveries:,.0f} | {cpu_share:.0f} % | {cpu_per_1000:.1f} ms "
+        f"| {steady_cpu_per_1000:.1f} ms "
         f"| {peak_rss_kib / 1024:.0f} MiB | {ms(heard.get('p50'))} / {ms(heard.get('max'))} "
         f"| {ms(received.get('p50'))} / {ms(received.get('max'))} B "
         f"| {ms(full.get('min'))} / {ms(full.get('p50'))} "
@@ -219,10 +232,11 @@ def main() -> None:
         "| players | processes | connected | acked | acked moves/s | move→ack p50 / p99 "
         "| move→neighbour p50 / p99 | once all connected: move→ack / move→neighbour p99 "
         "| deliveries/s | CPU per process | CPU per 1,000 deliveries "
+        "| the same once all connected "
         "| peak memory per process | moves heard/s per client p50 / max "
         "| bytes/s per client p50 / max | players heard at full rate min / p50 "
         "| the same per 5 s min / p50 | load tool CPU (share of a core) | errors |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     seed_world({**os.environ, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "mmo.settings.base"})
     lines, largest = [], {}
@@ -257,8 +271,15 @@ def main() -> None:
                     for server in servers:
                         server.stop()
                 cpu_share = sampler.share_per_process(arguments.duration)
+                steady_cpu_share = sampler.share_per_process(steady_seconds(result))
                 lines.append(
-                    row(processes, result, cpu_share, sampler.peak_rss_kib(arguments.duration))
+                    row(
+                        processes,
+                        result,
+                        cpu_share,
+                        steady_cpu_share,
+                        sampler.peak_rss_kib(arguments.duration),
+                    )
                 )
                 print(lines[-1], flush=True)
                 within = (
