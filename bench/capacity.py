@@ -143,6 +143,13 @@ def steady_seconds(result: dict) -> float:
     return max(result["duration_s"] - result.get("steady", {}).get("from_s", 0.0), 0.0)
 
 
+def per_1000_deliveries(cpu_share: float, processes: int, deliveries_per_s: float) -> str:
+    """CPU time of all processes per 1,000 deliveries, as a table cell; "–" without deliveries."""
+    if deliveries_per_s <= 0:
+        return "–"
+    return f"{1000 * cpu_share / 100 * processes / (deliveries_per_s / 1000):.1f} ms"
+
+
 def row(
     processes: int, result: dict, cpu_share: float, steady_cpu_share: float, peak_rss_kib: int
 ) -> str:
@@ -150,12 +157,10 @@ def row(
     steady = result.get("steady", {"ack_ms": {}, "neighbour_ms": {}})
     deliveries = neighbour["count"] / max(result["duration_s"], 1e-9)
     # CPU time of all processes per 1,000 deliveries (moves heard by a neighbour).
-    cpu_per_1000 = 1000 * cpu_share / 100 * processes / max(deliveries / 1000, 1e-9)
+    cpu_per_1000 = per_1000_deliveries(cpu_share, processes, deliveries)
     # The same once all had connected: play without the ramp's logins.
     steady_deliveries = steady["neighbour_ms"].get("count", 0) / max(steady_seconds(result), 1e-9)
-    steady_cpu_per_1000 = (
-        1000 * steady_cpu_share / 100 * processes / max(steady_deliveries / 1000, 1e-9)
-    )
+    steady_cpu_per_1000 = per_1000_deliveries(steady_cpu_share, processes, steady_deliveries)
     client = result.get("per_client", {})
     heard, received, full, full_per_window = (
         client.get(key, {})
@@ -171,8 +176,7 @@ def row(
         f"| {100 * (result['acked_share'] or 0):.2f} % | {result['moves_per_s']:,.0f} "
         f"| {ms(ack['p50'])} / {ms(ack['p99'])} ms | {ms(neighbour['p50'])} / {ms(neighbour['p99'])} ms "
         f"| {ms(steady['ack_ms'].get('p99'))} / {ms(steady['neighbour_ms'].get('p99'))} ms "
-        f"| {deliveries:,.0f} | {cpu_share:.0f} % | {cpu_per_1000:.1f} ms "
-        f"| {steady_cpu_per_1000:.1f} ms "
+        f"| {deliveries:,.0f} | {cpu_share:.0f} % | {cpu_per_1000} | {steady_cpu_per_1000} "
         f"| {peak_rss_kib / 1024:.0f} MiB | {ms(heard.get('p50'))} / {ms(heard.get('max'))} "
         f"| {ms(received.get('p50'))} / {ms(received.get('max'))} B "
         f"| {ms(full.get('min'))} / {ms(full.get('p50'))} "
