@@ -219,6 +219,32 @@ class RecordRepository:
         return {str(pk): (username, display or username) for pk, username, display in rows}
 
 
+# RankIndex.write in one command: each player's rank before and after its new
+# score (-1: not ranked), or nil while the set is incomplete (KEYS[2], the
+# marker, missing; the scores are stored all the same). The distance-walked
+# board takes every moving player's score each second: as a pipeline of three
+# commands a player, packing and parsing them in Python cost more than the
+# position flush it rides with.
+WRITE_RANKED = """
+local rank = ARGV[1] == '1' and 'ZREVRANK' or 'ZRANK'
+local complete = redis.call('EXISTS', KEYS[2]) == 1
+local ranks = {}
+for i = 2, #ARGV, 2 do
+    if complete then
+        ranks[#ranks + 1] = redis.call(rank, KEYS[1], ARGV[i]) or -1
+    end
+    redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])
+    if complete then
+        ranks[#ranks + 1] = redis.call(rank, KEYS[1], ARGV[i]) or -1
+    end
+end
+if complete then
+    return ranks
+end
+return false
+"""
+
+
 class RankIndex:
     """
     The ranks of a board's season in a Redis sorted set (member: player id,
@@ -236,6 +262,7 @@ class RankIndex:
         from django_redis import get_redis_connection
 
         self.client = get_redis_connection("default")
+        self._write_ranked = self.client.register_script(WRITE_RANKED)
         # Sets whose writes did not reach Redis: they must be rebuilt before use.
         self.stale: set[tuple[str, int]] = set()
 
@@ -288,24 +315,22 @@ class RankIndex:
         when the set is incomplete (its ranks say nothing yet).
         """
         key = self.key(board.pk, season)
+        arguments = [int(board.descending)]
+        for player_id, score in scores.items():
+            arguments += (player_id, score)
         try:
             self._forget_stale(board.pk, season)
-            pipe = self.client.pipeline(transaction=False)
-            pipe.exists(self._marker(board.pk, season))
-            rank = pipe.zrevrank if board.descending else pipe.zrank
-            for player_id, score in scores.items():
-                rank(key, player_id)
-                pipe.zadd(key, {player_id: score})
-                rank(key, player_id)
-            replies = pipe.execute()
+            ranks = self._write_ranked(keys=[key, self._marker(board.pk, season)], args=arguments)
         except RedisError:
             self.stale.add((board.pk, season))
             raise
-        if not replies[0]:
+        if ranks is None:
             return None
-        ranks = replies[1:]
         return {
-            player_id: (ranks[3 * index], ranks[3 * index + 2])
+            player_id: (
+                None if ranks[2 * index] < 0 else ranks[2 * index],
+                None if ranks[2 * index + 1] < 0 else ranks[2 * index + 1],
+            )
             for index, player_id in enumerate(scores)
         }
 

@@ -242,3 +242,28 @@ def test_a_rank_change_is_announced_to_the_player(boards, requires_redis):
             {"type": "leaderboard.rank", "category": "monstersKilled", "rank": 1, "score": 9},
         )
     ]
+
+
+def test_a_batch_of_scores_is_ranked_before_and_after_in_one_write(boards, requires_redis):
+    leader, follower, newcomer = (str(PlayerFactory().pk) for _ in range(3))
+    record("monstersKilled", {leader: 50, follower: 30})
+    services.leaderboard_top(key="monstersKilled")  # the set is rebuilt: complete
+    board = services.leaderboard_current(key="monstersKilled")
+    index = rank_index()
+
+    ranks = index.write(board, board.season, {follower: 60, newcomer: 40})
+
+    # The follower overtakes the leader; the newcomer enters behind both.
+    assert ranks == {follower: (1, 0), newcomer: (None, 2)}
+    assert index.rank(board, board.season, leader) == (True, (1, 50))
+
+
+def test_scores_written_to_an_incomplete_set_are_kept_but_not_ranked(boards, requires_redis):
+    player = str(PlayerFactory().pk)
+    board = services.leaderboard_current(key="monstersKilled")
+    forget_redis()
+    index = rank_index()
+
+    assert index.write(board, board.season, {player: 7}) is None
+    assert not index.is_complete("monstersKilled", board.season)
+    assert index.client.zscore(index.key("monstersKilled", board.season), player) == 7
