@@ -12,6 +12,7 @@ import random
 import time
 
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from loadtest.config import Config
 from loadtest.rest import http_json, register
@@ -33,6 +34,25 @@ _MOVE_FRAME, _MOVES_FRAME = '{"type":"player-moved",', '{"type":"players-moved",
 _MOVER, _SENT_AT = '"playerId":"', '"sentAt":'
 # A players-moved entry: [playerId, lat, lng, direction, timestamp, sentAt?].
 _ENTRY, _SENT_AT_FIELD = '["', 4
+
+
+async def open_game_socket(url: str, until: float, **options):
+    """
+    The game's socket at `url`, opened as a client should: a handshake refused
+    with 503 and Retry-After (a process with too many logins in hand) is tried
+    again after that wait, with jitter, until `until` (monotonic) would pass.
+    """
+    while True:
+        try:
+            return await connect(url, **options)
+        except InvalidStatus as refused:
+            retry_after = refused.response.headers.get("Retry-After")
+            if refused.response.status_code != 503 or retry_after is None:
+                raise
+            wait = float(retry_after) * (1 + random.random())
+            if time.monotonic() + wait >= until:
+                raise
+            await asyncio.sleep(wait)
 
 
 def moves_in(text: str) -> list[tuple[str, float | None]] | None:
@@ -120,7 +140,8 @@ class SimulatedPlayer:
 
     async def run(self, until: float) -> None:
         ws_url = self.server.replace("http://", "ws://").replace("https://", "wss://")
-        async with connect(f"{ws_url}/ws/game/", max_queue=None) as socket:
+        socket = await open_game_socket(f"{ws_url}/ws/game/", until, max_queue=None)
+        async with socket:
             authenticate = {"token": self.token}
             if self.config.batched:
                 authenticate["batchMoves"] = True

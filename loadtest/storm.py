@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import connect
 
 from loadtest.config import Config
+from loadtest.players import open_game_socket
 from loadtest.run import prepare, run_loop
 from loadtest.stats import percentiles
 
@@ -365,7 +366,8 @@ class Walker:
         while time.monotonic() < until:
             url = self.servers[server].replace("http://", "ws://") + "/ws/game/"
             try:
-                async with connect(url, open_timeout=10, max_queue=None) as socket:
+                socket = await open_game_socket(url, until, open_timeout=10, max_queue=None)
+                async with socket:
                     opened = time.monotonic()
                     if self.lost_at is not None:
                         self.back.setdefault("open", opened - kill_time[0])

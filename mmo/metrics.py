@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from mmo import logs
 from mmo.api.admission import AUTHENTICATION
 from mmo.servers import auth_workers
+from mmo.socket.admission import logins_in_progress
 
 
 def _status_kib(field: str, pid: int | str = "self") -> int | None:
@@ -55,6 +56,9 @@ def process_metrics() -> dict:
         "loginsInFlight": AUTHENTICATION.busy
         + (auth_workers.running.busy if auth_workers.running else 0),
         "loginsShed": AUTHENTICATION.refused + AUTHENTICATION.shed_at_the_door,
+        # Game sockets open and not yet authenticated, and handshakes refused for want of room.
+        "socketLoginsInProgress": len(logins_in_progress),
+        "socketsRefused": logins_in_progress.refused,
         "counted": logs.counted(),
         # The login worker processes (mmo/servers/auth_workers.py): their memory counts too.
         "authWorkers": [

@@ -27,6 +27,7 @@ from mmo.ratelimit import TokenBucket, WindowCounter
 from mmo.servers import consumers as consumer_loop
 from mmo.servers.backlog import WRITE_FRAME, text_frame
 from mmo.socket import protocol
+from mmo.socket.admission import logins_in_progress
 from mmo.socket.protocol import ProtocolError, error_frame, frame, now_ms
 from mmo.socket.registry import boolean, message, registry, text
 from movement.selectors import PlayerSnapshot, player_snapshot
@@ -59,7 +60,10 @@ class GameConsumer(AsyncWebsocketConsumer):
         The connection's messages, each handled one turn of the event loop
         after it arrived, not three as by Channels' own loop (mmo/servers/consumers.py).
         """
-        await consumer_loop.serve(self, scope, receive, send)
+        try:
+            await consumer_loop.serve(self, scope, receive, send)
+        finally:
+            logins_in_progress.ended(self)
 
     async def dispatch(self, message):
         """
@@ -108,6 +112,9 @@ class GameConsumer(AsyncWebsocketConsumer):
     # Connection lifecycle ---------------------------------------------------------
 
     async def connect(self):
+        # Until it is authenticated, or gone: the process refuses handshakes
+        # past WEBSOCKET_LOGINS_IN_PROGRESS of them (mmo/socket/admission.py).
+        logins_in_progress.started(self)
         self.world = live_world()
         self.player = None
         self.session_id: str | None = None
@@ -138,6 +145,7 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         self.closing = True
+        logins_in_progress.ended(self)
         if self.auth_timer is not None:
             self.auth_timer.cancel()
         live, self.live = self.live, None
@@ -230,9 +238,11 @@ class GameConsumer(AsyncWebsocketConsumer):
         # ignore them until `live` is set): players on this process are told
         # directly, so nothing may come before "authenticated".
         self.live = live
+        logins_in_progress.ended(self)
         await world_entered(self)
 
     async def _fail_authentication(self, reason: str):
+        logins_in_progress.ended(self)
         await self.send(error_frame("auth_failed", reason))
         await self.shut(CLOSE_AUTH_FAILED)
 

@@ -1,6 +1,7 @@
 from channels.auth import AuthMiddlewareStack
 from django.urls import path
 
+from mmo.socket.admission import SocketDoor
 from movement.consumers import GameConsumer
 from movement.staff_socket import StaffMapConsumer
 
@@ -8,7 +9,8 @@ GAME_SOCKET_PATH = "ws/game/"
 STAFF_MAP_SOCKET_PATH = "ws/staff/map/"
 
 websocket_urlpatterns = [
-    path(GAME_SOCKET_PATH, GameConsumer.as_asgi()),
+    # Refused at the handshake while the process has too many logins in hand.
+    path(GAME_SOCKET_PATH, SocketDoor(GameConsumer.as_asgi())),
     # The admin's session cookie authenticates staff; the game's socket uses tokens.
     path(STAFF_MAP_SOCKET_PATH, AuthMiddlewareStack(StaffMapConsumer.as_asgi())),
 ]

@@ -84,4 +84,10 @@ def test_process_metrics_are_for_staff_only(player_api, staff_api):
 
     assert metrics["rssKiB"] > 10_000 and metrics["openFiles"] > 3
     assert metrics["threads"] >= 1 and metrics["tasks"] >= 0
-    assert {"loginsShed", "loginsInFlight", "counted"} <= set(metrics)
+    assert {
+        "loginsShed",
+        "loginsInFlight",
+        "socketLoginsInProgress",
+        "socketsRefused",
+        "counted",
+    } <= set(metrics)

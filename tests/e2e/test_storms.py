@@ -4,6 +4,7 @@ and a hundred players coming back when the process they played on is killed.
 The full-size runs are benchmarks (bench/storms.py, docs/performance.md).
 """
 
+import asyncio
 import json
 import os
 import subprocess
@@ -12,7 +13,10 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
+from tests.e2e.clients import Player
 from tests.e2e.infrastructure import cpu_seconds, peak_memory_kib, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -82,3 +86,25 @@ def test_players_of_a_killed_process_come_back_on_the_other(start_server):
     assert report["back"] == {"open": moved, "authenticated": moved, "acked": moved}
     assert report["positions_lost"] == 0, report["positions_lost_samples"]
     assert "Traceback" not in servers[1].log()
+
+
+def test_a_process_with_its_logins_in_hand_refuses_the_next_socket_with_retry_after(
+    start_server,
+):
+    server = start_server(WEBSOCKET_LOGINS_IN_PROGRESS=1)
+    player = Player(server, "doorway")
+
+    async def scenario():
+        await player.open(server)  # open, not yet authenticated: the one place taken
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(server.ws_url)
+        await player.authenticate()
+        async with connect(server.ws_url):  # room again
+            pass
+        return refused.value.response
+
+    response = asyncio.run(scenario())
+
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) >= 1
+    assert "Traceback" not in server.log()
