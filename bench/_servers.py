@@ -122,8 +122,13 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the process, all its threads (Linux)."""
+        return sum(self.cpu_times())
+
+    def cpu_times(self) -> tuple[float, float]:
+        """User and system CPU time of the process, all its threads (Linux)."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        ticks = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / ticks, int(fields[12]) / ticks
 
     def rss_kib(self) -> int:
         """The process's resident memory, its login workers' left out (`workers_kib`)."""

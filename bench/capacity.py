@@ -110,22 +110,34 @@ class CpuSampler(threading.Thread):
     def __init__(self, servers: list[Server]):
         super().__init__(daemon=True)
         self.servers = servers
-        self.samples: list[tuple[float, float]] = []  # (monotonic time, CPU seconds of all)
+        # (monotonic time, CPU seconds of all, of which system: in the kernel, for them)
+        self.samples: list[tuple[float, float, float]] = []
         self.rss: list[tuple[float, int]] = []  # (monotonic time, largest RSS of one process)
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.is_set():
             now = time.monotonic()
-            self.samples.append((now, sum(server.cpu_seconds() for server in self.servers)))
+            times = [server.cpu_times() for server in self.servers]
+            self.samples.append(
+                (now, sum(user + system for user, system in times), sum(s for _, s in times))
+            )
             self.rss.append((now, max(server.rss_kib() for server in self.servers)))
             self.stopped.wait(1.0)
 
-    def share_per_process(self, seconds: float) -> float:
-        """Percent of a core each process used on average over the last `seconds`."""
-        end_time, end_cpu = self.samples[-1]
-        start_time, start_cpu = next((t, cpu) for t, cpu in self.samples if t >= end_time - seconds)
-        return 100 * (end_cpu - start_cpu) / max(end_time - start_time, 1e-9) / len(self.servers)
+    def share_per_process(self, seconds: float, *, system: bool = False) -> float:
+        """
+        Percent of a core each process used on average over the last `seconds`;
+        with `system`, only the part the kernel spent for them (system calls:
+        above all the write of each frame to its socket).
+        """
+        column = 2 if system else 1
+        end, start = (
+            self.samples[-1],
+            next(s for s in self.samples if s[0] >= self.samples[-1][0] - seconds),
+        )
+        elapsed = max(end[0] - start[0], 1e-9)
+        return 100 * (end[column] - start[column]) / elapsed / len(self.servers)
 
     def peak_rss_kib(self, seconds: float) -> int:
         """The largest resident memory of one process over the last `seconds` (registering
@@ -151,7 +163,12 @@ def per_1000_deliveries(cpu_share: float, processes: int, deliveries_per_s: floa
 
 
 def row(
-    processes: int, result: dict, cpu_share: float, steady_cpu_share: float, peak_rss_kib: int
+    processes: int,
+    result: dict,
+    cpu_share: float,
+    steady_cpu_share: float,
+    steady_system_share: float,
+    peak_rss_kib: int,
 ) -> str:
     ack, neighbour = result["ack_ms"], result["neighbour_ms"]
     steady = result.get("steady", {"ack_ms": {}, "neighbour_ms": {}})
@@ -161,6 +178,7 @@ def row(
     # The same once all had connected: play without the ramp's logins.
     steady_deliveries = steady["neighbour_ms"].get("count", 0) / max(steady_seconds(result), 1e-9)
     steady_cpu_per_1000 = per_1000_deliveries(steady_cpu_share, processes, steady_deliveries)
+    steady_system_per_1000 = per_1000_deliveries(steady_system_share, processes, steady_deliveries)
     client = result.get("per_client", {})
     heard, received, full, full_per_window = (
         client.get(key, {})
@@ -177,6 +195,7 @@ def row(
         f"| {ms(ack['p50'])} / {ms(ack['p99'])} ms | {ms(neighbour['p50'])} / {ms(neighbour['p99'])} ms "
         f"| {ms(steady['ack_ms'].get('p99'))} / {ms(steady['neighbour_ms'].get('p99'))} ms "
         f"| {deliveries:,.0f} | {cpu_share:.0f} % | {cpu_per_1000} | {steady_cpu_per_1000} "
+        f"| {steady_system_per_1000} "
         f"| {peak_rss_kib / 1024:.0f} MiB | {ms(heard.get('p50'))} / {ms(heard.get('max'))} "
         f"| {ms(received.get('p50'))} / {ms(received.get('max'))} B "
         f"| {ms(full.get('min'))} / {ms(full.get('p50'))} "
@@ -236,11 +255,11 @@ def main() -> None:
         "| players | processes | connected | acked | acked moves/s | move→ack p50 / p99 "
         "| move→neighbour p50 / p99 | once all connected: move→ack / move→neighbour p99 "
         "| deliveries/s | CPU per process | CPU per 1,000 deliveries "
-        "| the same once all connected "
+        "| the same once all connected | of which the kernel's (system time) "
         "| peak memory per process | moves heard/s per client p50 / max "
         "| bytes/s per client p50 / max | players heard at full rate min / p50 "
         "| the same per 5 s min / p50 | load tool CPU (share of a core) | errors |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     seed_world({**os.environ, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "mmo.settings.base"})
     lines, largest = [], {}
@@ -276,12 +295,14 @@ def main() -> None:
                         server.stop()
                 cpu_share = sampler.share_per_process(arguments.duration)
                 steady_cpu_share = sampler.share_per_process(steady_seconds(result))
+                steady_system_share = sampler.share_per_process(steady_seconds(result), system=True)
                 lines.append(
                     row(
                         processes,
                         result,
                         cpu_share,
                         steady_cpu_share,
+                        steady_system_share,
                         sampler.peak_rss_kib(arguments.duration),
                     )
                 )
