@@ -300,18 +300,29 @@ class World:
             return written
 
     async def _flush_forever(self) -> None:
+        """
+        Flush every MOVEMENT_FLUSH_INTERVAL, counted from when each flush was
+        due. Counted from the end of the previous one and of the presence
+        refresh after it, the period grew by their time, most under load, and
+        a position acknowledged meanwhile waited that much longer for the
+        database: a process killed then lost positions acknowledged up to two
+        intervals before. After a failure, the next try is counted from now.
+        """
         interval = settings.MOVEMENT_FLUSH_INTERVAL
         delay = interval
+        due = self.loop.time() + interval
         while True:
-            await asyncio.sleep(delay)
+            await asyncio.sleep(max(due - self.loop.time(), 0.0))
             try:
                 await self.flush()
                 delay = interval
+                due = max(due + interval, self.loop.time())  # overran: at once, no burst
             except asyncio.CancelledError:
                 raise
             except Exception:
                 delay = min(max(delay * 2, interval), settings.MOVEMENT_FLUSH_MAX_BACKOFF)
                 logger.exception("position flush failed; retrying in %.1f s", delay)
+                due = self.loop.time() + delay
             await self._refresh_presence()
 
     async def _refresh_presence(self) -> None:

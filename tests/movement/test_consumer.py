@@ -2,6 +2,7 @@
 
 import asyncio
 import gc
+import itertools
 import json
 import threading
 import uuid
@@ -910,6 +911,32 @@ async def test_a_failed_flush_keeps_positions_for_the_next(connect, world, monke
 
     assert await world.flush() == 1
     assert (await stored_position(client.player)).location.x == pytest.approx(10 * DEG_PER_M)
+
+
+async def test_flushes_keep_their_period_however_long_each_takes(world, settings, monkeypatch):
+    """
+    A slow flush (a busy database) does not push the next one back: each
+    position waits at most one interval to be taken, as a killed process
+    loses no position acknowledged longer than an interval before.
+    """
+    settings.MOVEMENT_FLUSH_INTERVAL = 0.2
+    loop = asyncio.get_running_loop()
+    started: list[float] = []
+
+    async def slow_flush():
+        started.append(loop.time())
+        await asyncio.sleep(0.1)
+        return 0
+
+    monkeypatch.setattr(world, "flush", slow_flush)
+    flusher = loop.create_task(world._flush_forever())
+    await asyncio.sleep(1.25)
+    flusher.cancel()
+
+    gaps = [later - earlier for earlier, later in itertools.pairwise(started)]
+    assert len(started) >= 5, started
+    # Counted from the end of each flush, they came 0.3 s apart and more.
+    assert sum(gaps) / len(gaps) < 0.25, gaps
 
 
 async def test_a_replayed_older_batch_does_not_move_a_player_back(connect, world):
