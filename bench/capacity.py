@@ -132,10 +132,8 @@ class CpuSampler(threading.Thread):
         above all the write of each frame to its socket).
         """
         column = 2 if system else 1
-        end, start = (
-            self.samples[-1],
-            next(s for s in self.samples if s[0] >= self.samples[-1][0] - seconds),
-        )
+        end = self.samples[-1]
+        start = next(sample for sample in self.samples if sample[0] >= end[0] - seconds)
         elapsed = max(end[0] - start[0], 1e-9)
         return 100 * (end[column] - start[column]) / elapsed / len(self.servers)
 

@@ -112,8 +112,9 @@ class GameConsumer(AsyncWebsocketConsumer):
     # Connection lifecycle ---------------------------------------------------------
 
     async def connect(self):
-        # Until it is authenticated, or gone: the process refuses handshakes
-        # past WEBSOCKET_LOGINS_IN_PROGRESS of them (mmo/socket/admission.py).
+        # Until it is authenticated, refused, or its consumer ends (`__call__`):
+        # the process refuses handshakes past WEBSOCKET_LOGINS_IN_PROGRESS of
+        # them (mmo/socket/admission.py).
         logins_in_progress.started(self)
         self.world = live_world()
         self.player = None
@@ -145,7 +146,6 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         self.closing = True
-        logins_in_progress.ended(self)
         if self.auth_timer is not None:
             self.auth_timer.cancel()
         live, self.live = self.live, None

@@ -157,6 +157,32 @@ OVERLOADED_BODY = json.dumps(
 ).encode()
 
 
+async def send_overloaded(
+    send,
+    retry_after: int,
+    *,
+    body: bytes = OVERLOADED_BODY,
+    content_type: bytes = b"application/json",
+    response: str = "http.response",
+) -> None:
+    """
+    A 503 with Retry-After, sent at once through the ASGI `send`; `response`
+    is "websocket.http.response" to refuse a WebSocket handshake with it.
+    """
+    await send(
+        {
+            "type": f"{response}.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", content_type),
+                (b"retry-after", str(retry_after).encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": f"{response}.body", "body": body})
+
+
 class ShedAtTheDoor:
     """
     ASGI middleware: a POST to a gated view (AdmittedView) past
@@ -176,18 +202,7 @@ class ShedAtTheDoor:
         limit = max(1, getattr(settings, gate.size_setting)) + settings.AUTH_QUEUE_LENGTH
         if gate.inside >= limit:
             gate.shed_at_the_door += 1
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"retry-after", str(gate.retry_after()).encode()),
-                        (b"content-length", str(len(OVERLOADED_BODY)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": OVERLOADED_BODY})
+            await send_overloaded(send, gate.retry_after())
             return
         gate.inside += 1
         try:

@@ -38,7 +38,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from django.conf import settings
 
-from mmo.api.admission import OVERLOADED_BODY, AdmissionGate, gate_of
+from mmo.api.admission import AdmissionGate, gate_of, send_overloaded
 
 logger = logging.getLogger(__name__)
 
@@ -253,21 +253,6 @@ def request_of(scope, body: bytes) -> dict:
         "server": tuple(scope["server"]) if scope.get("server") else None,
         "body": body,
     }
-
-
-async def send_overloaded(send, retry_after: int) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"retry-after", str(retry_after).encode()),
-                (b"content-length", str(len(OVERLOADED_BODY)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": OVERLOADED_BODY})
 
 
 async def read_body(receive, limit: int) -> tuple[bytes | None, list[dict]]:

@@ -24,7 +24,7 @@ import weakref
 
 from django.conf import settings
 
-from mmo.api.admission import MAX_RETRY_AFTER
+from mmo.api.admission import MAX_RETRY_AFTER, send_overloaded
 
 # Refusals further apart than this start a new burst.
 BURST_GAP_S = 1.0
@@ -83,16 +83,11 @@ class SocketDoor:
             await send({"type": "websocket.close", "code": 1013})  # try again later
             return None
         body = f"The server is busy logging other players in; try again in {wait} s.\n".encode()
-        await send(
-            {
-                "type": "websocket.http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"retry-after", str(wait).encode()),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+        await send_overloaded(
+            send,
+            wait,
+            body=body,
+            content_type=b"text/plain; charset=utf-8",
+            response="websocket.http.response",
         )
-        await send({"type": "websocket.http.response.body", "body": body})
         return None
