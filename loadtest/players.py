@@ -36,6 +36,14 @@ _MOVER, _SENT_AT = '"playerId":"', '"sentAt":'
 _ENTRY, _SENT_AT_FIELD = '["', 4
 
 
+def wait_after_refusal(retry_after: str | float) -> float:
+    """
+    Seconds a refused client waits: Retry-After, and up to as long again, so
+    that the clients told the same second do not all come back at once.
+    """
+    return float(retry_after) * (1 + random.random())
+
+
 async def open_game_socket(url: str, until: float, **options):
     """
     The game's socket at `url`, opened as a client should: a handshake refused
@@ -49,7 +57,7 @@ async def open_game_socket(url: str, until: float, **options):
             retry_after = refused.response.headers.get("Retry-After")
             if refused.response.status_code != 503 or retry_after is None:
                 raise
-            wait = float(retry_after) * (1 + random.random())
+            wait = wait_after_refusal(retry_after)
             if time.monotonic() + wait >= until:
                 raise
             await asyncio.sleep(wait)

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import connect
 
 from loadtest.config import Config
-from loadtest.players import open_game_socket
+from loadtest.players import open_game_socket, wait_after_refusal
 from loadtest.run import prepare, run_loop
 from loadtest.stats import percentiles
 
@@ -113,7 +113,7 @@ async def register_patiently(server: str, username: str, password: str) -> dict:
             return answer
         if status not in (429, 503):
             raise RuntimeError(f"register {username}: {status} {answer}")
-        await asyncio.sleep(float(headers.get("retry-after", 1)) * (1 + random.random()))
+        await asyncio.sleep(wait_after_refusal(headers.get("retry-after", 1)))
     raise RuntimeError(f"register {username}: still refused after two minutes")
 
 
@@ -283,7 +283,7 @@ async def login_storm(
                 return
             if status not in (429, 503) or "retry-after" not in headers:
                 return
-            await asyncio.sleep(float(headers["retry-after"]) * (1 + random.random()))
+            await asyncio.sleep(wait_after_refusal(headers["retry-after"]))
 
     await asyncio.gather(*(log_in(n) for n in range(players)))
     storm_ended = time.monotonic()

@@ -147,7 +147,7 @@ def test_the_door_knows_the_gated_views_by_their_path():
 @override_settings(AUTH_CONCURRENCY=1)
 def test_refused_clients_are_told_to_come_back_in_turn():
     gate = AdmissionGate("AUTH_CONCURRENCY", "AUTH_QUEUE_TIMEOUT")
-    gate.hold_seconds = 0.1  # one place, given back ten times a second
+    gate.returns.hold_seconds = 0.1  # one place, given back ten times a second
 
     waits = [gate.retry_after() for _ in range(30)]
 
@@ -172,6 +172,6 @@ def test_the_wait_follows_how_long_logins_hold_their_place():
 
 def test_no_client_is_told_to_wait_longer_than_the_cap():
     gate = AdmissionGate("AUTH_CONCURRENCY", "AUTH_QUEUE_TIMEOUT")
-    gate.hold_seconds = 10.0
+    gate.returns.hold_seconds = 10.0
 
     assert max(gate.retry_after() for _ in range(1000)) == MAX_RETRY_AFTER

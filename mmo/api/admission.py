@@ -48,6 +48,35 @@ class Overloaded(exceptions.APIException):
         self.wait = wait  # sent as Retry-After
 
 
+class Returns:
+    """
+    When each refused client should come back: the clients refused and not yet
+    due are a queue that empties as fast as places are given back, `places`
+    held for `hold_seconds` each (a moving average of the holds recorded).
+    Thread-safe.
+    """
+
+    def __init__(self, hold_seconds: float):
+        self.hold_seconds = hold_seconds
+        self._lock = threading.Lock()
+        self._due_back = 0.0
+        self._due_back_at = time.monotonic()
+
+    def record_hold(self, held_for: float) -> None:
+        with self._lock:
+            self.hold_seconds += 0.1 * (held_for - self.hold_seconds)
+
+    def retry_after(self, places: int) -> int:
+        """Seconds a client refused now should wait: its turn in the queue, at most MAX_RETRY_AFTER."""
+        with self._lock:
+            now = time.monotonic()
+            places_per_second = places / max(self.hold_seconds, 0.001)
+            elapsed = now - self._due_back_at
+            self._due_back = max(0.0, self._due_back - elapsed * places_per_second) + 1
+            self._due_back_at = now
+            return min(MAX_RETRY_AFTER, max(1, math.ceil(self._due_back / places_per_second)))
+
+
 class AdmissionGate:
     """At most `settings.<size_setting>` holders at once; waiting at most `<timeout_setting>`."""
 
@@ -60,11 +89,7 @@ class AdmissionGate:
         # refused at the door; both only touched on the event loop.
         self.inside = 0
         self.shed_at_the_door = 0
-        # How long a holder keeps its place (a moving average, seconds), and
-        # the refused clients not yet due back: see `retry_after`.
-        self.hold_seconds = 0.1
-        self._due_back = 0.0
-        self._due_back_at = time.monotonic()
+        self.returns = Returns(hold_seconds=0.1)
 
     def enter(self) -> bool:
         size = max(1, getattr(settings, self.size_setting))
@@ -88,22 +113,11 @@ class AdmissionGate:
 
     def record_hold(self, held_for: float) -> None:
         """How long a holder kept its place, for `retry_after` (also for places held elsewhere)."""
-        self.hold_seconds += 0.1 * (held_for - self.hold_seconds)
+        self.returns.record_hold(held_for)
 
     def retry_after(self) -> int:
-        """
-        Seconds a client refused now should wait: its place in the queue of
-        refused clients, which empties as fast as holders give places back.
-        """
-        with self.condition:
-            now = time.monotonic()
-            places_per_second = max(1, getattr(settings, self.size_setting)) / max(
-                self.hold_seconds, 0.001
-            )
-            elapsed = now - self._due_back_at
-            self._due_back = max(0.0, self._due_back - elapsed * places_per_second) + 1
-            self._due_back_at = now
-            return min(MAX_RETRY_AFTER, max(1, math.ceil(self._due_back / places_per_second)))
+        """Seconds a client refused now should wait (Retry-After)."""
+        return self.returns.retry_after(places=max(1, getattr(settings, self.size_setting)))
 
 
 # Logins, registrations and password changes: each hashes a password.

@@ -13,10 +13,13 @@ before any consumer exists for it (where the server offers ASGI's
 `websocket.http.response` extension, as uvicorn does; elsewhere the socket is
 closed before it is accepted, which the server answers 403).
 
-A refused client is told to wait one second more for each limit's worth of
-clients refused before it in the same burst: the storm's retries then come
-back spread out, at about the pace the process logs them in, rather than all
-together again. A load balancer may send a retry to another process.
+A refused client is told when its turn comes (Retry-After): the clients
+refused before it are a queue that empties at the pace the process logs
+sockets in, the places of the door over how long a socket has lately held
+its place (open to authenticated; Little's law). A storm's retries then come
+back spread out, about as fast as they can be taken, rather than all together
+again, and sooner on a process that logs them in faster. A load balancer may
+send a retry to another process.
 """
 
 import time
@@ -24,46 +27,40 @@ import weakref
 
 from django.conf import settings
 
-from mmo.api.admission import MAX_RETRY_AFTER, send_overloaded
-
-# Refusals further apart than this start a new burst.
-BURST_GAP_S = 1.0
+from mmo.api.admission import Returns, send_overloaded
 
 
 class LoginsInProgress:
     """The sockets of this process that are open and not yet authenticated."""
 
     def __init__(self):
-        # Weak: a socket whose consumer ended without a word is not counted for ever.
-        self._sockets: weakref.WeakSet = weakref.WeakSet()
+        # Socket → when it opened. Weak: a socket whose consumer ended without
+        # a word is not counted for ever.
+        self._opened_at: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.refused = 0  # since the process started
-        self._refused_in_burst = 0
-        self._last_refused_at = float("-inf")
+        # Until a login is timed, a second each: the door's places a second.
+        self.returns = Returns(hold_seconds=1.0)
 
     def __len__(self) -> int:
-        return len(self._sockets)
+        return len(self._opened_at)
 
     def started(self, socket) -> None:
-        self._sockets.add(socket)
+        self._opened_at[socket] = time.monotonic()
 
     def ended(self, socket) -> None:
         """Authenticated, refused or closed."""
-        self._sockets.discard(socket)
+        opened_at = self._opened_at.pop(socket, None)
+        if opened_at is not None:
+            self.returns.record_hold(time.monotonic() - opened_at)
 
     def full(self) -> bool:
         limit = settings.WEBSOCKET_LOGINS_IN_PROGRESS
-        return limit > 0 and len(self._sockets) >= limit
+        return limit > 0 and len(self._opened_at) >= limit
 
     def refuse(self) -> int:
         """Count a refusal; the seconds its client should wait (Retry-After)."""
-        now = time.monotonic()
-        if now - self._last_refused_at > BURST_GAP_S:
-            self._refused_in_burst = 0
-        self._last_refused_at = now
         self.refused += 1
-        wait = 1 + self._refused_in_burst // max(settings.WEBSOCKET_LOGINS_IN_PROGRESS, 1)
-        self._refused_in_burst += 1
-        return min(wait, MAX_RETRY_AFTER)
+        return self.returns.retry_after(places=max(settings.WEBSOCKET_LOGINS_IN_PROGRESS, 1))
 
 
 logins_in_progress = LoginsInProgress()

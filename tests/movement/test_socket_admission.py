@@ -3,14 +3,15 @@ Game sockets refused at the handshake while a process has too many logins in
 hand (mmo/socket/admission.py), driven through the real application.
 """
 
+import time
 from types import SimpleNamespace
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
 from channels.testing import WebsocketCommunicator
 
+from mmo.api.admission import MAX_RETRY_AFTER
 from mmo.asgi import application
-from mmo.socket import admission
 from mmo.socket.admission import LoginsInProgress, logins_in_progress
 from tests.realtime import Client, new_player, open_socket
 
@@ -114,26 +115,70 @@ async def test_authenticated_players_do_not_count(world, room_for, connect):
     await admitted.disconnect()
 
 
-def test_retry_after_spreads_a_burst_by_the_limit(settings, monkeypatch):
-    settings.WEBSOCKET_LOGINS_IN_PROGRESS = 2
-    now = [100.0]
-    monkeypatch.setattr(admission.time, "monotonic", lambda: now[0])
-    door = LoginsInProgress()
+class Socket:
+    """Stands for a game socket's consumer: the door only keeps a weak reference to it."""
 
-    waits = [door.refuse() for _ in range(6)]
-    now[0] += admission.BURST_GAP_S + 0.1
+
+@pytest.fixture
+def clock(monkeypatch):
+    """time.monotonic, moved by hand."""
+    now = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    return now
+
+
+def logged_in(door: LoginsInProgress, clock, sockets: int, seconds_each: float) -> None:
+    for _ in range(sockets):
+        socket = Socket()
+        door.started(socket)
+        clock[0] += seconds_each
+        door.ended(socket)
+
+
+def test_a_burst_is_told_to_come_back_in_turn(settings, clock):
+    settings.WEBSOCKET_LOGINS_IN_PROGRESS = 2
+    door = LoginsInProgress()
+    logged_in(door, clock, 100, seconds_each=0.6)  # two places: 3⅓ logins a second
+
+    waits = [door.refuse() for _ in range(9)]
+    clock[0] += 10
     after_a_pause = door.refuse()
 
-    # Two a second get in: the refused come back spread over the seconds ahead.
-    assert waits == [1, 1, 2, 2, 3, 3]
+    assert waits == [1, 1, 1, 2, 2, 2, 3, 3, 3]  # the later refused, the later back
     assert after_a_pause == 1
-    assert door.refused == 7
+    assert door.refused == 10
+
+
+def test_the_wait_follows_how_long_sockets_take_to_log_in(settings, clock):
+    settings.WEBSOCKET_LOGINS_IN_PROGRESS = 10
+    quick, slow = LoginsInProgress(), LoginsInProgress()
+    logged_in(quick, clock, 100, seconds_each=0.1)  # a hundred a second
+    logged_in(slow, clock, 100, seconds_each=4.0)  # two and a half a second
+
+    quick_waits = [quick.refuse() for _ in range(150)]
+    slow_waits = [slow.refuse() for _ in range(150)]
+
+    assert quick_waits[49] == 1 and quick_waits[-1] == 2
+    assert slow_waits[5] == 3 and slow_waits[-1] == MAX_RETRY_AFTER
+
+
+def test_a_socket_that_closes_unauthenticated_counts_the_time_it_held_its_place(settings, clock):
+    door = LoginsInProgress()
+    socket = Socket()
+    door.started(socket)
+    clock[0] += 10.0  # WEBSOCKET_AUTH_TIMEOUT
+
+    door.ended(socket)
+    door.ended(socket)  # closed after its failed login: counted once
+
+    assert len(door) == 0
+    assert door.returns.hold_seconds == pytest.approx(1.0 + 0.1 * (10.0 - 1.0))
 
 
 def test_the_limit_can_be_lifted(settings):
     settings.WEBSOCKET_LOGINS_IN_PROGRESS = 0
     door = LoginsInProgress()
-    sockets = [type("Socket", (), {})() for _ in range(5)]
+    sockets = [Socket() for _ in range(5)]
     for socket in sockets:
         door.started(socket)
 
