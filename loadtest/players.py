@@ -38,10 +38,11 @@ _ENTRY, _SENT_AT_FIELD = '["', 4
 
 def wait_after_refusal(retry_after: str | float) -> float:
     """
-    Seconds a refused client waits: Retry-After, and up to as long again, so
-    that the clients told the same second do not all come back at once.
+    Seconds a refused client waits: Retry-After, which the server spreads over
+    the clients it refuses, and up to a second more, so that those told the
+    same second do not all come back at the same instant.
     """
-    return float(retry_after) * (1 + random.random())
+    return float(retry_after) + random.random()
 
 
 async def open_game_socket(url: str, until: float, **options):

@@ -447,9 +447,10 @@ WEBSOCKET_LOGIN_THREADS = env.int("WEBSOCKET_LOGIN_THREADS", default=4)
 # Game sockets open and not yet authenticated, at most, per process; the next handshake
 # is refused with 503 and Retry-After (mmo/socket/admission.py): a storm of returning
 # players waits its turn at the client, not inside a process that would answer every
-# login seconds late. A login is about 10 ms of the process's time, so 100 are answered
-# within about a second. 0: no limit.
-WEBSOCKET_LOGINS_IN_PROGRESS = env.int("WEBSOCKET_LOGINS_IN_PROGRESS", default=100)
+# login seconds late. A process sharing two cores with its peers logged returning players
+# in at 50 a second on the slowest machine measured, so 50 are each answered within about
+# a second; a smaller limit kept them out longer (docs/performance.md). 0: no limit.
+WEBSOCKET_LOGINS_IN_PROGRESS = env.int("WEBSOCKET_LOGINS_IN_PROGRESS", default=50)
 WEBSOCKET_MAX_FRAME_BYTES = env.int("WEBSOCKET_MAX_FRAME_BYTES", default=16 * 1024)
 # Frames a client that is not reading may fall behind by before it is dropped.
 WEBSOCKET_MAX_BACKLOG_BYTES = env.int("WEBSOCKET_MAX_BACKLOG_BYTES", default=1024 * 1024)
