@@ -20,17 +20,21 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _servers import Server, lasting_tokens, production_environment  # noqa: E402
-from websockets.asyncio.client import connect  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._servers import Server, lasting_tokens, production_environment  # noqa: E402
+from loadtest.players import open_game_socket  # noqa: E402
 
 JOINING_AT_ONCE = 50
 
 
 async def authenticated(server: Server, token: str):
-    socket = await connect(f"{server.ws_url}/ws/game/", max_queue=None)
+    # A handshake refused while the process has its logins in hand is tried again.
+    socket = await open_game_socket(
+        f"{server.ws_url}/ws/game/", time.monotonic() + 60, max_queue=None
+    )
     await socket.send(json.dumps({"type": "authenticate", "data": {"token": token}}))
     while True:
         message = json.loads(await socket.recv())

@@ -36,6 +36,7 @@ from django.db import connection, transaction  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
 from flags.models import Flag  # noqa: E402
+from loadtest.players import open_game_socket  # noqa: E402
 from mmo.geo import point  # noqa: E402
 from movement.models import PlayerPosition  # noqa: E402
 from players.models import Player  # noqa: E402
@@ -94,7 +95,9 @@ def remove_players(prefix: str) -> None:
 
 
 async def authenticated(url: str, token: str):
-    socket_ = await connect(f"{url}/ws/game/", max_queue=None)
+    # Opened as the game's clients open it: a handshake refused while the
+    # process has its logins in hand (503, Retry-After) is tried again.
+    socket_ = await open_game_socket(f"{url}/ws/game/", time.monotonic() + 60, max_queue=None)
     await socket_.send(json.dumps({"type": "authenticate", "data": {"token": token}}))
     reply = json.loads(await socket_.recv())
     if reply["type"] != "authenticated":
