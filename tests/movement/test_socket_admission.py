@@ -3,6 +3,8 @@ Game sockets refused at the handshake while a process has too many logins in
 hand (mmo/socket/admission.py), driven through the real application.
 """
 
+import contextvars
+import logging
 import time
 from types import SimpleNamespace
 
@@ -12,6 +14,7 @@ from channels.testing import WebsocketCommunicator
 
 from mmo.api.admission import MAX_RETRY_AFTER
 from mmo.asgi import application
+from mmo.socket import admission
 from mmo.socket.admission import LoginsInProgress, logins_in_progress
 from tests.realtime import Client, new_player, open_socket
 
@@ -183,3 +186,16 @@ def test_the_limit_can_be_lifted(settings):
         door.started(socket)
 
     assert len(door) == 5 and not door.full()
+
+
+def test_uvicorns_error_line_is_dropped_only_for_the_doors_own_refusals():
+    line = logging.LogRecord(
+        "uvicorn.error", logging.ERROR, __file__, 1, admission.UVICORN_REFUSAL_LINE, None, None
+    )
+    refusal_is_no_error = admission.RefusalIsNoError()
+    refused = contextvars.copy_context()
+    refused.run(admission._refused_here.set, True)
+
+    assert refused.run(refusal_is_no_error.filter, line) is False
+    # An application that returned without answering a handshake is still an error.
+    assert refusal_is_no_error.filter(line) is True
