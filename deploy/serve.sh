@@ -1,7 +1,7 @@
 #!/bin/sh
 # The production ASGI server of one process: uvicorn on uvloop (with the
-# servers of mmo/servers/event_loop.py, which accept every waiting connection
-# at once, not one per turn of the loop), httptools for
+# servers of mmo/servers/event_loop.py, which accept up to 64 waiting
+# connections a turn of the loop, not one), httptools for
 # HTTP and the sans-I/O websockets implementation for the game's socket
 # (docs/performance.md has the figures that chose it over daphne, which
 # `make run` keeps). Scale out with more processes behind the load balancer,

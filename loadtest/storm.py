@@ -50,6 +50,9 @@ SAME_PLACE_DEGREES = 1e-6
 # Seconds the login storm's probe plays before its quiet window: its first
 # requests open the server's connections and threads.
 PROBE_WARM_UP = 2.0
+# The storm's first half second, reported apart: its clients' connections
+# arrive together there.
+STORM_OPENING_S = 0.5
 
 
 # HTTP ------------------------------------------------------------------------------------
@@ -314,6 +317,9 @@ async def login_storm(
 
     me_quiet, me_storm = split(me_ms)
     ack_quiet, ack_storm = split(ack_ms)
+    ack_opening = percentiles(
+        [(at, ms) for at, ms in ack_ms if storm_started <= at < storm_started + STORM_OPENING_S]
+    )
     return {
         "mode": "logins",
         "server": server,
@@ -334,6 +340,7 @@ async def login_storm(
         "me_ms_storm": me_storm,
         "ack_ms_quiet": ack_quiet,
         "ack_ms_storm": ack_storm,
+        "ack_ms_storm_opening": ack_opening,
         "probe_failures": probe_failures[:20],
         "probe_failure_count": len(probe_failures),
     }

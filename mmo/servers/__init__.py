@@ -11,8 +11,8 @@ lives in this package, so that an upgrade has one place to be checked against:
 - consumers.py: Channels' AsyncConsumer, for a consumer's messages read in its own task;
 - channel_layer.py: channels_redis's publish/subscribe layer, for the interest
   cells' pipelined publishing;
-- event_loop.py: the production loop, uvloop with servers that accept every
-  waiting connection at once (public interfaces only; it answers libuv's one
+- event_loop.py: the production loop, uvloop with servers that accept up to
+  64 waiting connections a turn (public interfaces only; it answers libuv's one
   accept per turn of the loop, which tests/servers/test_event_loop.py checks);
 - startup.py: which server runs the application, the fast paths it allows, and
   the refusal to start where the bound on a stalled client is not recognised.

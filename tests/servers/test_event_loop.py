@@ -5,6 +5,7 @@ Each case runs an event loop of its own.
 """
 
 import asyncio
+import itertools
 import os
 import socket
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import uvloop
 
-from mmo.servers.event_loop import GreedyServer, new_event_loop
+from mmo.servers.event_loop import ACCEPTS_PER_TURN, GreedyServer, new_event_loop
 
 ROOT = Path(__file__).resolve().parents[2]
 WAITING = 40
@@ -31,10 +32,11 @@ class Counted(asyncio.Protocol):
         self.transport.write(data)
 
 
-async def turns_to_accept(waiting: int) -> int:
+async def turns_to_accept(waiting: int, served_by_turn: list | None = None) -> int:
     """
     Turns of a loop kept busy (5 ms of work a turn, as a loop with players
-    has) that its server takes to accept `waiting` connections already queued.
+    has) that its server takes to accept `waiting` connections already queued;
+    `served_by_turn` gets how many were being served at each turn.
     """
     loop = asyncio.get_running_loop()
     Counted.made = 0
@@ -48,6 +50,8 @@ async def turns_to_accept(waiting: int) -> int:
     def busy_turn():
         nonlocal turns
         turns += 1
+        if served_by_turn is not None:
+            served_by_turn.append(Counted.made)
         time.sleep(0.005)
         if Counted.made >= waiting or turns >= 10 * waiting:
             done.set_result(turns)
@@ -87,6 +91,20 @@ def test_a_busy_loop_accepts_every_waiting_connection_within_a_few_turns():
 
     assert Counted.made == WAITING
     assert turns <= 5
+
+
+def test_a_burst_of_connections_is_taken_a_few_at_a_time_between_other_work():
+    # 500 connections of a login storm, all set up, read and answered in one
+    # turn, held every player's move up for that long.
+    waiting = 120  # within the listening socket's backlog (128): none waits for a SYN retry
+    assert waiting > ACCEPTS_PER_TURN
+    served_by_turn = []
+    turns = run_in(new_event_loop(), turns_to_accept(waiting, served_by_turn))
+
+    assert Counted.made == waiting
+    taken_in_a_turn = [after - before for before, after in itertools.pairwise(served_by_turn)]
+    assert max(taken_in_a_turn) <= ACCEPTS_PER_TURN
+    assert turns <= waiting // ACCEPTS_PER_TURN + 3
 
 
 def test_served_connections_echo_and_leave_no_descriptor_behind():
