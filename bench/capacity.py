@@ -65,8 +65,8 @@ def simulate(servers: list[Server], players: int, arguments, report_path: Path) 
 
 
 # Server settings while the players are registered, before any run: each
-# registration hashes a password, and the default gate (AUTH_CONCURRENCY=2,
-# AUTH_QUEUE_TIMEOUT=0.5 s) sheds the load tool's registrations in flight with
+# registration hashes a password, and the default gate (AUTH_CONCURRENCY of 1
+# or 2, AUTH_QUEUE_TIMEOUT=0.5 s) sheds the load tool's registrations in flight with
 # 503s it then waits one or two seconds after. The servers measured keep the defaults.
 REGISTERING = {"AUTH_CONCURRENCY": "4", "AUTH_QUEUE_LENGTH": "64", "AUTH_QUEUE_TIMEOUT": "60"}
 

@@ -12,7 +12,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_django(code: str, settings_module: str, **env) -> subprocess.CompletedProcess:
+def run_django(
+    code: str, settings_module: str, prelude: str = "pass", **env
+) -> subprocess.CompletedProcess:
+    """`code` run after Django's setup in a fresh interpreter; `prelude` before it."""
     clean_env = {
         key: value
         for key, value in os.environ.items()
@@ -20,7 +23,7 @@ def run_django(code: str, settings_module: str, **env) -> subprocess.CompletedPr
     }
     clean_env.update(DJANGO_SETTINGS_MODULE=settings_module, **env)
     return subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        [sys.executable, "-c", f"{prelude}; import django; django.setup(); {code}"],
         cwd=ROOT,
         env=clean_env,
         capture_output=True,
@@ -163,3 +166,25 @@ def test_a_secret_key_starting_with_a_dollar_is_read_as_it_is(tmp_path, debug):
     assert result.returncode == 0, result.stderr
     expected = "$from-the-key-file" if debug == "true" else "$from-the-environment"
     assert result.stdout.split() == [expected, expected]
+
+
+def test_logins_served_at_once_leave_one_core_to_the_players(tmp_path):
+    # A process allowed fewer cores (taskset, a container's cpuset) is told so
+    # by its affinity.
+    def auth_concurrency(cores: list[int], **env) -> int:
+        result = run_django(
+            "from django.conf import settings; print(settings.AUTH_CONCURRENCY)",
+            "mmo.settings.base",
+            prelude=f"import os; os.sched_setaffinity(0, {cores!r})",
+            MMO_VAR_DIR=str(tmp_path),
+            DEBUG="true",
+            **env,
+        )
+        assert result.returncode == 0, result.stderr
+        return int(result.stdout.strip().splitlines()[-1])
+
+    cores = sorted(os.sched_getaffinity(0))
+    expected = {1: 1, 2: 1, 3: 2, 4: 2}  # the rest of this machine's cores are not tried
+    for count in range(1, min(len(cores), 4) + 1):
+        assert auth_concurrency(cores[:count]) == expected[count], count
+    assert auth_concurrency(cores[:1], AUTH_CONCURRENCY="6") == 6

@@ -221,7 +221,12 @@ PASSWORD_HASHING_CONCURRENCY = env.int("PASSWORD_HASHING_CONCURRENCY", default=2
 # more waits for a place before it is refused with 503 and Retry-After: a
 # storm of logins is shed, not queued, and the requests and sockets of players
 # already in keep their threads, their database connections and their latency.
-AUTH_CONCURRENCY = env.int("AUTH_CONCURRENCY", default=2)
+# One core is left to those players: on a host of two cores, two logins
+# hashing at once took both, and during a storm of 500 logins their moves
+# were acked 2.5–3.5 times slower than quiet at p99; with one, 1.2–1.8 times
+# (docs/performance.md, "Storms and soak"). Raise it on larger hosts.
+_cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+AUTH_CONCURRENCY = env.int("AUTH_CONCURRENCY", default=max(1, min(2, (_cores or 1) - 1)))
 AUTH_QUEUE_TIMEOUT = env.float("AUTH_QUEUE_TIMEOUT", default=0.5)
 # How many more may be inside the process, waiting for a place; the next is
 # refused on the event loop, before it costs a thread (mmo/api/admission.py).
