@@ -223,7 +223,7 @@ PASSWORD_HASHING_CONCURRENCY = env.int("PASSWORD_HASHING_CONCURRENCY", default=2
 # already in keep their threads, their database connections and their latency.
 # One core is left to those players: on a host of two cores, two logins
 # hashing at once took both, and during a storm of 500 logins their moves
-# were acked 2.5–3.5 times slower than quiet at p99; with one, 1.2–1.8 times
+# were acked 2.0–3.5 times slower than quiet at p99; with one, 1.2–1.9 times
 # (docs/performance.md, "Storms and soak"). Raise it on larger hosts.
 _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 AUTH_CONCURRENCY = env.int("AUTH_CONCURRENCY", default=max(1, min(2, (_cores or 1) - 1)))
